@@ -1,0 +1,16 @@
+# Every library comes from a Debian 12 package (tests/install-deps.sh installs
+# them); found here with find_package or pkg-config. No downloads.
+find_package(PkgConfig REQUIRED)
+find_package(nlohmann_json 3.11 REQUIRED)
+if(NOT MLWM_FUZZ)
+  find_package(Boost 1.81 REQUIRED)
+  find_package(yaml-cpp REQUIRED)
+  find_package(CURL REQUIRED)
+  find_package(spdlog REQUIRED)
+  find_package(prometheus-cpp REQUIRED)
+  find_package(SQLite3 REQUIRED)
+  find_package(OpenSSL REQUIRED)
+  find_package(doctest REQUIRED)
+  pkg_check_modules(LIBZIP REQUIRED IMPORTED_TARGET libzip)
+  pkg_check_modules(SYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
+endif()

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# install-deps.sh -- install every build and test dependency of mlwm from
+# Debian 12 packages. Idempotent: when everything is present it only checks
+# (dpkg-query, well under a second) and installs nothing.
+#
+# Usage: tests/install-deps.sh [build|test|all]   (default: all)
+#   build  compilers and libraries needed to build mlwm
+#   test   plus the services and clients the tests start (dockerd, radosgw,
+#          aws CLI, rclone, xarray/zarr, promtool, podman, busybox-static)
+set -euo pipefail
+
+what=${1:-all}
+build_pkgs=(
+    build-essential cmake pkg-config git clang clang-format libclang-rt-14-dev
+    libboost1.81-dev libyaml-cpp-dev libcurl4-openssl-dev nlohmann-json3-dev
+    libspdlog-dev prometheus-cpp-dev doctest-dev libsqlite3-dev libzip-dev
+    libsystemd-dev libssl-dev
+)
+test_pkgs=(
+    curl ca-certificates unzip zip
+    docker.io busybox-static podman runc
+    radosgw ceph-mon ceph-osd ceph-common
+    awscli rclone
+    python3 python3-xarray python3-zarr python3-yaml python3-numpy
+    prometheus
+)
+case $what in
+build) pkgs=("${build_pkgs[@]}") ;;
+test | all) pkgs=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
+*)
+    echo "install-deps: unknown set '$what' (expected build, test or all)" >&2
+    exit 2
+    ;;
+esac
+
+missing=()
+for p in "${pkgs[@]}"; do
+    st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+    [ "$st" = installed ] || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+    echo "install-deps: all ${#pkgs[@]} packages present" >&2
+    exit 0
+fi
+
+SUDO=
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+echo "install-deps: installing ${missing[*]}" >&2
+# Keep the packages' own system services (dockerd, ceph, prometheus, ...)
+# from being started by the installation: the tests start private ones.
+prc_created=0
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+    $SUDO chmod 755 /usr/sbin/policy-rc.d
+    prc_created=1
+fi
+cleanup() { [ "$prc_created" = 1 ] && $SUDO rm -f /usr/sbin/policy-rc.d || true; }
+trap cleanup EXIT
+apt_install() {
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+        -o DPkg::Lock::Timeout=600 --no-install-recommends "${missing[@]}"
+}
+if ! apt_install; then
+    $SUDO apt-get update -q
+    apt_install
+fi
+echo "install-deps: done" >&2

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# tests/run.sh -- the whole test suite, from a fresh Debian 12 machine:
+# installs the dependencies, builds, and runs every test:
+#   1. formatting check (clang-format)
+#   2. release build with -Werror: unit tests and functional CLI tests
+#   3. the same tests in an AddressSanitizer + UndefinedBehaviorSanitizer build
+#   4. the libFuzzer run of the key parsers (clang; MLWM_FUZZ_SECONDS, default 60)
+# Environment: MLWM_JOBS (default 2), MLWM_FUZZ_SECONDS, MLWM_SKIP="asan fuzz ..."
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+JOBS=${MLWM_JOBS:-2}
+SKIP=" ${MLWM_SKIP:-} "
+T0=$(date +%s)
+step() { printf '\n=== %s (%ds)\n' "$*" $(($(date +%s) - T0)); }
+skipped() { [[ $SKIP == *" $1 "* ]] && { echo "skipped ($1 in MLWM_SKIP)"; }; }
+
+step "dependencies"
+tests/install-deps.sh all
+
+step "formatting"
+mapfile -t sources < <(git ls-files '*.cpp' '*.hpp' 2>/dev/null || find core daemon tests -name '*.[ch]pp')
+clang-format --dry-run -Werror "${sources[@]}"
+echo "${#sources[@]} files formatted"
+
+build_and_test() {  # NAME CMAKE_ARGS...
+    local dir=$ROOT/$1
+    shift
+    cmake -S "$ROOT" -B "$dir" -DMLWM_WERROR=ON "$@" >/dev/null
+    cmake --build "$dir" -j"$JOBS"
+    (cd "$dir" && ctest --output-on-failure -j"$JOBS")
+}
+
+step "release build + tests"
+build_and_test build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+step "ASan + UBSan build + tests"
+if ! skipped asan; then
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+        build_and_test build-asan -DCMAKE_BUILD_TYPE=Debug -DMLWM_SANITIZE=ON
+fi
+
+step "fuzzing the key parsers"
+if ! skipped fuzz; then
+    CXX=clang++ cmake -S "$ROOT" -B build-fuzz -DMLWM_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+    cmake --build build-fuzz -j"$JOBS"
+    corpus=$(mktemp -d)
+    trap 'rm -rf "$corpus"' EXIT
+    cp tests/fuzz/corpus/* "$corpus/"
+    build-fuzz/tests/fuzz/fuzz_paths -max_total_time="${MLWM_FUZZ_SECONDS:-60}" \
+        -dict=tests/fuzz/paths.dict -print_final_stats=1 "$corpus" 2>&1 | tail -n 8
+fi
+
+step "all tests passed"
