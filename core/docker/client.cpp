@@ -1,0 +1,299 @@
+#include "docker/client.hpp"
+
+#include <cstdlib>
+#include <fstream>
+
+#include "archive/tar_stream.hpp"
+#include "docker/error.hpp"
+
+namespace mlwm::docker {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr const char* kClientApiVersion = "1.41";
+constexpr std::chrono::seconds kShortCall{60};
+
+// "1.41" -> {1, 41}
+std::pair<int, int> parse_api(const std::string& v) {
+    const auto dot = v.find('.');
+    if (dot == std::string::npos) return {0, 0};
+    return {std::atoi(v.substr(0, dot).c_str()), std::atoi(v.substr(dot + 1).c_str())};
+}
+
+// The engine's error message, verbatim: {"message": "..."} or the body text.
+std::string engine_message(const HttpResponse& r) {
+    const auto j = nlohmann::json::parse(r.body, nullptr, false);
+    if (j.is_object()) {
+        if (auto it = j.find("message"); it != j.end() && it->is_string())
+            return it->get<std::string>();
+        if (auto it = j.find("cause"); it != j.end() && it->is_string())
+            return it->get<std::string>();
+    }
+    std::string text = r.body;
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+    return text.empty() ? "(no message)" : text;
+}
+
+nlohmann::json parse_json(const std::string& operation, const HttpResponse& r) {
+    auto j = nlohmann::json::parse(r.body, nullptr, false);
+    if (j.is_discarded())
+        throw DockerError(operation, r.status,
+                          "the engine's answer is not JSON: " + r.body.substr(0, 200));
+    return j;
+}
+
+}  // namespace
+
+std::string url_encode(std::string_view text) {
+    static const char* hex = "0123456789ABCDEF";
+    std::string out;
+    for (unsigned char c : text) {
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '_' || c == '.' || c == '~') {
+            out.push_back(static_cast<char>(c));
+        } else {
+            out.push_back('%');
+            out.push_back(hex[c >> 4]);
+            out.push_back(hex[c & 15]);
+        }
+    }
+    return out;
+}
+
+std::optional<WaitResult> ContainerWait::wait_until(Clock::time_point deadline) {
+    if (!pending_->wait_until(deadline)) return std::nullopt;
+    const HttpResponse r = pending_->take();
+    const std::string op = "wait for container " + id_;
+    if (r.status != 200) throw DockerError(op, r.status, engine_message(r));
+    const auto j = parse_json(op, r);
+    WaitResult w;
+    w.status_code = j.value("StatusCode", std::int64_t{-1});
+    if (auto it = j.find("Error"); it != j.end() && it->is_object())
+        if (auto m = it->find("Message"); m != it->end() && m->is_string())
+            w.error = m->get<std::string>();
+    return w;
+}
+
+DockerClient::DockerClient(const std::string& socket)
+    : http_(socket.starts_with("unix://") ? socket.substr(7) : socket) {}
+
+std::string DockerClient::default_socket() {
+    if (const char* host = std::getenv("DOCKER_HOST");
+        host && std::string_view(host).starts_with("unix://"))
+        return std::string(host).substr(7);
+    return "/var/run/docker.sock";
+}
+
+HttpResponse DockerClient::call(const std::string& operation, HttpRequest request,
+                                std::initializer_list<long> ok) {
+    if (request.timeout.count() == 0) request.timeout = kShortCall;
+    HttpResponse r = http_.perform(request);
+    for (long s : ok)
+        if (r.status == s) return r;
+    throw DockerError(operation, r.status, engine_message(r));
+}
+
+void DockerClient::ping() {
+    const auto r = call("ping", {.method = "GET", .target = "/_ping"});
+    if (r.body != "OK") throw DockerError("ping", r.status, "unexpected answer '" + r.body + "'");
+}
+
+EngineVersion DockerClient::version() {
+    const auto j = parse_json("version", call("version", {.method = "GET", .target = "/version"}));
+    EngineVersion v;
+    v.version = j.value("Version", "");
+    v.api_version = j.value("ApiVersion", "");
+    v.min_api_version = j.value("MinAPIVersion", "");
+    if (auto it = j.find("Platform"); it != j.end() && it->is_object())
+        v.platform = it->value("Name", "");
+    if (auto it = j.find("Components"); it != j.end() && it->is_array())
+        for (const auto& c : *it)
+            if (c.is_object() && c.value("Name", "").find("Podman") != std::string::npos)
+                v.platform = "Podman Engine";
+    // use 1.41 unless the engine is older, or too new to speak it
+    auto chosen = parse_api(kClientApiVersion);
+    const auto engine = parse_api(v.api_version);
+    if (engine.first > 0 && engine < chosen) chosen = engine;
+    const auto minimum = parse_api(v.min_api_version);
+    if (minimum.first > 0 && minimum > chosen) chosen = minimum;
+    v.negotiated = std::to_string(chosen.first) + "." + std::to_string(chosen.second);
+    return v;
+}
+
+std::string DockerClient::api_version() {
+    std::lock_guard lock(version_mutex_);
+    if (api_version_.empty()) api_version_ = version().negotiated;
+    return api_version_;
+}
+
+std::string DockerClient::path(const std::string& endpoint) {
+    return "/v" + api_version() + endpoint;
+}
+
+nlohmann::json DockerClient::info() {
+    return parse_json("info", call("info", {.method = "GET", .target = path("/info")}));
+}
+
+std::optional<nlohmann::json> DockerClient::inspect_image(const std::string& name) {
+    const std::string op = "inspect image " + name;
+    const auto r =
+        call(op, {.method = "GET", .target = path("/images/" + name + "/json")}, {200, 404});
+    if (r.status == 404) return std::nullopt;
+    return parse_json(op, r);
+}
+
+void DockerClient::pull_image(const ImageRef& ref, const ProgressSink& progress) {
+    if (!ref.pinned())
+        throw std::invalid_argument("pull " + ref.repository +
+                                    ": refusing a reference without tag or digest");
+    const std::string op = "pull " + ref.str();
+    std::optional<std::string> error;
+    JsonLinesParser parser([&](const ProgressMessage& m) {
+        if (m.error) error = m.error;
+        if (progress && !m.text.empty()) progress(m.text);
+    });
+    const std::string target = path("/images/create?fromImage=" + url_encode(ref.repository) +
+                                    "&tag=" + url_encode(ref.digest ? *ref.digest : *ref.tag));
+    HttpRequest req{.method = "POST", .target = target};
+    req.on_data = [&](std::string_view chunk) { parser.feed(chunk); };
+    req.timeout = std::chrono::hours(2);
+    const auto r = http_.perform(req);
+    parser.finish();
+    if (r.status != 200) throw DockerError(op, r.status, engine_message(r));
+    if (error) throw DockerError(op, r.status, *error);
+}
+
+BuildResult DockerClient::build_image(const BuildOptions& o, const ProgressSink& progress) {
+    const std::string op = "build " + o.context_dir.string();
+    if (!std::filesystem::exists(o.context_dir / o.dockerfile))
+        throw std::invalid_argument(op + ": no " + o.dockerfile + " in the build context");
+    std::string query = "?dockerfile=" + url_encode(o.dockerfile) + "&rm=1&forcerm=1";
+    for (const auto& t : o.tags) query += "&t=" + url_encode(t);
+    if (!o.labels.empty()) query += "&labels=" + url_encode(nlohmann::json(o.labels).dump());
+    if (!o.build_args.empty())
+        query += "&buildargs=" + url_encode(nlohmann::json(o.build_args).dump());
+    query += o.pull ? "&pull=1" : "";
+    query += o.no_cache ? "&nocache=1" : "";
+
+    archive::TarStream tar(o.context_dir);
+    BuildResult result;
+    std::optional<std::string> error;
+    JsonLinesParser parser([&](const ProgressMessage& m) {
+        if (m.error) error = m.error;
+        if (m.image_id) result.image_id = *m.image_id;
+        if (!m.text.empty()) {
+            result.output += m.text;
+            if (progress) progress(m.text);
+        }
+    });
+    HttpRequest req{
+        .method = "POST", .target = path("/build" + query), .content_type = "application/x-tar"};
+    req.upload = [&](char* buf, std::size_t n) { return tar.read(buf, n); };
+    req.on_data = [&](std::string_view chunk) { parser.feed(chunk); };
+    req.timeout = std::chrono::hours(4);
+    const auto r = http_.perform(req);
+    parser.finish();
+    if (r.status != 200) throw DockerError(op, r.status, engine_message(r));
+    if (error) throw DockerError(op, r.status, *error);
+    if (result.image_id.empty() && !o.tags.empty())  // engines without aux ID (older podman)
+        if (auto img = inspect_image(o.tags.front())) result.image_id = img->value("Id", "");
+    return result;
+}
+
+std::string DockerClient::create_container(const ContainerSpec& spec) {
+    const auto body = create_body(spec);  // validates
+    for (const auto& m : spec.mounts) {
+        if (!m.read_only) {
+            std::filesystem::create_directories(m.source);
+        } else if (!std::filesystem::exists(m.source)) {
+            throw std::invalid_argument("create container: read-only mount source " + m.source +
+                                        " does not exist");
+        }
+    }
+    const std::string op = "create container" + (spec.name.empty() ? "" : " " + spec.name);
+    std::string target = path("/containers/create");
+    if (!spec.name.empty()) target += "?name=" + url_encode(spec.name);
+    const auto r = call(op, {.method = "POST", .target = target, .body = body.dump()}, {201});
+    return parse_json(op, r).value("Id", "");
+}
+
+std::unique_ptr<ContainerWait> DockerClient::open_wait(const std::string& id) {
+    HttpRequest req{.method = "POST",
+                    .target = path("/containers/" + id + "/wait?condition=next-exit")};
+    auto pending = http_.begin(std::move(req), Clock::now() + kShortCall);
+    if (pending->status() != 200) {
+        pending->wait_until(Clock::now() + kShortCall);
+        throw DockerError("wait for container " + id, pending->status(),
+                          engine_message(pending->take()));
+    }
+    return std::unique_ptr<ContainerWait>(new ContainerWait(std::move(pending), id));
+}
+
+void DockerClient::start_container(const std::string& id) {
+    call("start container " + id,
+         {.method = "POST", .target = path("/containers/" + id + "/start")}, {204, 304});
+}
+
+void DockerClient::kill_container(const std::string& id, const std::string& signal) {
+    call("kill container " + id,
+         {.method = "POST",
+          .target = path("/containers/" + id + "/kill?signal=" + url_encode(signal))},
+         {204});
+}
+
+void DockerClient::stop_container(const std::string& id, int grace_seconds) {
+    HttpRequest req{
+        .method = "POST",
+        .target = path("/containers/" + id + "/stop?t=" + std::to_string(grace_seconds))};
+    req.timeout = std::chrono::seconds(grace_seconds + 60);
+    call("stop container " + id, req, {204, 304});
+}
+
+void DockerClient::remove_container(const std::string& id, bool force) {
+    call("remove container " + id,
+         {.method = "DELETE",
+          .target = path("/containers/" + id + (force ? "?force=1&v=1" : "?v=1"))},
+         {204});
+}
+
+ContainerState DockerClient::inspect_container(const std::string& id) {
+    const std::string op = "inspect container " + id;
+    return parse_inspect(
+        parse_json(op, call(op, {.method = "GET", .target = path("/containers/" + id + "/json")})));
+}
+
+std::vector<ContainerSummary> DockerClient::list_containers(
+    const std::vector<std::string>& labels) {
+    const std::string op = "list containers";
+    const auto r = call(
+        op, {.method = "GET",
+             .target = path("/containers/json?all=1&filters=" + url_encode(label_filter(labels)))});
+    return parse_container_list(parse_json(op, r));
+}
+
+void DockerClient::save_logs(const std::string& id, const std::filesystem::path& out_path,
+                             const std::filesystem::path& err_path) {
+    if (out_path.has_parent_path()) std::filesystem::create_directories(out_path.parent_path());
+    if (err_path.has_parent_path()) std::filesystem::create_directories(err_path.parent_path());
+    std::ofstream out(out_path, std::ios::binary | std::ios::trunc);
+    std::ofstream err(err_path, std::ios::binary | std::ios::trunc);
+    if (!out || !err)
+        throw std::runtime_error("cannot write container logs to " + out_path.string());
+    LogDemuxer demux([&](StreamKind kind, std::string_view data) {
+        (kind == StreamKind::stderr_ ? err : out)
+            .write(data.data(), static_cast<std::streamsize>(data.size()));
+    });
+    const std::string op = "logs of container " + id;
+    HttpRequest req{.method = "GET",
+                    .target = path("/containers/" + id + "/logs?stdout=1&stderr=1")};
+    req.on_data = [&](std::string_view chunk) { demux.feed(chunk); };
+    req.timeout = std::chrono::minutes(10);
+    HttpResponse r = http_.perform(req);
+    if (r.status != 200) throw DockerError(op, r.status, engine_message(r));
+    out.flush();
+    err.flush();
+    if (!out || !err)
+        throw std::runtime_error("writing container logs to " + out_path.string() + " failed");
+}
+
+}  // namespace mlwm::docker

@@ -1,0 +1,121 @@
+// A Docker Engine API client (v1.41, negotiated down or up from GET /version)
+// over the engine's unix socket. Works with dockerd and with Podman's
+// Docker-compatible service. Thread-safe.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "docker/container_spec.hpp"
+#include "docker/image_ref.hpp"
+#include "docker/streams.hpp"
+#include "docker/unix_http.hpp"
+
+namespace mlwm::docker {
+
+struct EngineVersion {
+    std::string version;          // e.g. 20.10.24
+    std::string api_version;      // the engine's newest, e.g. 1.41
+    std::string min_api_version;  // the engine's oldest
+    std::string negotiated;       // what this client uses
+    std::string platform;         // e.g. "Docker Engine - Community" or "Podman Engine"
+};
+
+struct WaitResult {
+    std::int64_t status_code = 0;
+    std::string error;  // the engine's wait error, if any
+};
+
+// An open POST /containers/{id}/wait?condition=next-exit. Its response headers
+// have arrived when the object exists, so the container may be started and its
+// exit cannot be missed, however fast it is.
+class ContainerWait {
+public:
+    // The exit, or nullopt if the deadline passed first (the wait stays open).
+    std::optional<WaitResult> wait_until(std::chrono::steady_clock::time_point deadline);
+
+private:
+    friend class DockerClient;
+    ContainerWait(std::unique_ptr<PendingResponse> p, std::string id)
+        : pending_(std::move(p)), id_(std::move(id)) {}
+    std::unique_ptr<PendingResponse> pending_;
+    std::string id_;
+};
+
+struct BuildOptions {
+    std::filesystem::path context_dir;
+    std::string dockerfile = "Containerfile";  // relative to the context
+    std::vector<std::string> tags;             // repository:tag
+    std::map<std::string, std::string> labels;
+    std::map<std::string, std::string> build_args;
+    bool pull = false;  // never: bases are local
+    bool no_cache = false;
+};
+
+struct BuildResult {
+    std::string image_id;  // sha256:...
+    std::string output;    // everything the build printed
+};
+
+using ProgressSink = std::function<void(const std::string& text)>;
+
+class DockerClient {
+public:
+    // `socket`: a path or unix:///path.
+    explicit DockerClient(const std::string& socket);
+
+    // The socket from DOCKER_HOST (unix:// only) or /var/run/docker.sock.
+    static std::string default_socket();
+
+    const std::string& socket_path() const { return http_.socket_path(); }
+
+    void ping();
+    EngineVersion version();
+    nlohmann::json info();
+    // The negotiated API version ("1.41"); asks the engine on first use.
+    std::string api_version();
+
+    std::optional<nlohmann::json> inspect_image(const std::string& name);
+    // Pulls a tagged or digest-pinned reference; never a tag-less one.
+    void pull_image(const ImageRef& ref, const ProgressSink& progress = {});
+    // Builds from a context directory, streaming it as tar. Throws DockerError
+    // with the build's own error message when a step fails.
+    BuildResult build_image(const BuildOptions& options, const ProgressSink& progress = {});
+
+    // Creates the container (after creating missing read-write mount sources);
+    // returns its id.
+    std::string create_container(const ContainerSpec& spec);
+    std::unique_ptr<ContainerWait> open_wait(const std::string& id);
+    void start_container(const std::string& id);
+    void kill_container(const std::string& id, const std::string& signal = "KILL");
+    void stop_container(const std::string& id, int grace_seconds);
+    void remove_container(const std::string& id, bool force = true);
+    ContainerState inspect_container(const std::string& id);
+    // Containers (also stopped ones) carrying all the labels (`k` or `k=v`).
+    std::vector<ContainerSummary> list_containers(const std::vector<std::string>& labels);
+    // Writes the container's stdout and stderr, demultiplexed, to two files.
+    void save_logs(const std::string& id, const std::filesystem::path& stdout_path,
+                   const std::filesystem::path& stderr_path);
+
+private:
+    std::string path(const std::string& endpoint);  // versioned path
+    HttpResponse call(const std::string& operation, HttpRequest request,
+                      std::initializer_list<long> ok = {200, 201, 204});
+    UnixSocketHttp http_;
+    std::mutex version_mutex_;
+    std::string api_version_;
+};
+
+// Percent-encodes a query value or path segment (RFC 3986 unreserved kept).
+std::string url_encode(std::string_view text);
+
+}  // namespace mlwm::docker

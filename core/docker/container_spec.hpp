@@ -1,0 +1,93 @@
+// What to run in a container, and what the engine said about it. Pure: the
+// translation to and from Docker Engine API JSON, no I/O.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace mlwm::docker {
+
+struct BindMount {
+    std::string source;  // host path (absolute)
+    std::string target;  // path in the container (absolute)
+    bool read_only = true;
+    friend bool operator==(const BindMount&, const BindMount&) = default;
+};
+
+// GPUs through DeviceRequests: all of them, a count, or given device ids.
+struct GpuRequest {
+    bool all = false;
+    int count = 0;
+    std::vector<std::string> device_ids;
+    bool any() const { return all || count > 0 || !device_ids.empty(); }
+};
+
+struct Resources {
+    std::optional<std::int64_t> memory_bytes;
+    std::optional<double> cpus;  // -> NanoCpus
+    std::optional<std::int64_t> pids_limit;
+    std::optional<std::int64_t> shm_size_bytes;
+    GpuRequest gpus;
+};
+
+struct ContainerSpec {
+    std::string name;  // optional container name ("" lets the engine choose)
+    std::string image;
+    std::vector<std::string> command;     // empty: the image's CMD
+    std::vector<std::string> entrypoint;  // empty: the image's ENTRYPOINT
+    std::map<std::string, std::string> env;
+    std::map<std::string, std::string> labels;
+    std::string working_dir;
+    std::string user;
+    std::vector<BindMount> mounts;
+    std::string network_mode = "none";
+    Resources resources;
+    bool read_only_rootfs = false;
+    bool init = false;
+};
+
+// Checks a spec before it goes to the engine: absolute, distinct mount targets,
+// absolute sources, env names without '='. Throws std::invalid_argument.
+void validate(const ContainerSpec& spec);
+
+// The body of POST /containers/create. Never sets AutoRemove: the exit code
+// and logs must survive the container's exit.
+nlohmann::json create_body(const ContainerSpec& spec);
+
+// The parts of GET /containers/{id}/json that mlwm uses.
+struct ContainerState {
+    std::string id;
+    std::string name;
+    std::string image_id;
+    std::string status;  // created, running, exited, ...
+    bool running = false;
+    bool oom_killed = false;
+    int exit_code = 0;
+    std::string error;
+    std::string started_at;
+    std::string finished_at;
+    std::map<std::string, std::string> labels;
+};
+ContainerState parse_inspect(const nlohmann::json& inspect);
+
+// An entry of GET /containers/json.
+struct ContainerSummary {
+    std::string id;
+    std::vector<std::string> names;
+    std::string image;
+    std::string state;
+    std::map<std::string, std::string> labels;
+};
+std::vector<ContainerSummary> parse_container_list(const nlohmann::json& list);
+
+// The `filters` query value for containers carrying all the given labels
+// (`key` or `key=value`).
+std::string label_filter(const std::vector<std::string>& labels);
+
+}  // namespace mlwm::docker
