@@ -2,10 +2,11 @@
 # tests/run.sh -- the whole test suite, from a fresh Debian 12 machine:
 # installs the dependencies, builds, and runs every test:
 #   1. formatting check (clang-format)
-#   2. release build with -Werror: unit tests and functional CLI tests
+#   2. release build with -Werror: unit tests and functional CLI tests, then the
+#      integration tests against real services it starts (dockerd, podman)
 #   3. the same tests in an AddressSanitizer + UndefinedBehaviorSanitizer build
 #   4. the libFuzzer run of the key parsers (clang; MLWM_FUZZ_SECONDS, default 60)
-# Environment: MLWM_JOBS (default 2), MLWM_FUZZ_SECONDS, MLWM_SKIP="asan fuzz ..."
+# Environment: MLWM_JOBS (default 2), MLWM_FUZZ_SECONDS, MLWM_SKIP="integration asan fuzz"
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -33,6 +34,11 @@ build_and_test() {  # NAME CMAKE_ARGS...
 
 step "release build + tests"
 build_and_test build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+step "integration tests (private dockerd and podman)"
+if ! skipped integration; then
+    tests/integration/run.sh build
+fi
 
 step "ASan + UBSan build + tests"
 if ! skipped asan; then

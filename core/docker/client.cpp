@@ -120,10 +120,14 @@ EngineVersion DockerClient::version() {
     return v;
 }
 
-std::string DockerClient::api_version() {
+EngineVersion DockerClient::engine() {
     std::lock_guard lock(version_mutex_);
-    if (api_version_.empty()) api_version_ = version().negotiated;
-    return api_version_;
+    if (!engine_) engine_ = version();
+    return *engine_;
+}
+
+std::string DockerClient::api_version() {
+    return engine().negotiated;
 }
 
 std::string DockerClient::path(const std::string& endpoint) {
@@ -211,6 +215,11 @@ std::string DockerClient::create_container(const ContainerSpec& spec) {
         }
     }
     const std::string op = "create container" + (spec.name.empty() ? "" : " " + spec.name);
+    if (spec.resources.gpus.any() && engine().platform == "Podman Engine")
+        throw std::invalid_argument(op +
+                                    ": the run needs GPUs, but this engine is Podman, whose "
+                                    "Docker-compatible API ignores GPU requests; use dockerd "
+                                    "with the NVIDIA container runtime");
     std::string target = path("/containers/create");
     if (!spec.name.empty()) target += "?name=" + url_encode(spec.name);
     const auto r = call(op, {.method = "POST", .target = target, .body = body.dump()}, {201});

@@ -83,6 +83,8 @@ public:
     nlohmann::json info();
     // The negotiated API version ("1.41"); asks the engine on first use.
     std::string api_version();
+    // The engine as first seen (cached): version, platform, negotiated API.
+    EngineVersion engine();
 
     std::optional<nlohmann::json> inspect_image(const std::string& name);
     // Pulls a tagged or digest-pinned reference; never a tag-less one.
@@ -92,7 +94,8 @@ public:
     BuildResult build_image(const BuildOptions& options, const ProgressSink& progress = {});
 
     // Creates the container (after creating missing read-write mount sources);
-    // returns its id.
+    // returns its id. GPU requests are refused on Podman, whose
+    // Docker-compatible API accepts DeviceRequests and silently ignores them.
     std::string create_container(const ContainerSpec& spec);
     std::unique_ptr<ContainerWait> open_wait(const std::string& id);
     void start_container(const std::string& id);
@@ -112,7 +115,7 @@ private:
                       std::initializer_list<long> ok = {200, 201, 204});
     UnixSocketHttp http_;
     std::mutex version_mutex_;
-    std::string api_version_;
+    std::optional<EngineVersion> engine_;
 };
 
 // Percent-encodes a query value or path segment (RFC 3986 unreserved kept).

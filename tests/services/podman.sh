@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# tests/services/podman.sh -- Podman's Docker-compatible API for the tests.
+#
+#   podman.sh start DIR   `podman system service` on unix://DIR/podman.sock with
+#                         its storage under DIR; imports the busybox test image.
+#                         Prints DOCKER_HOST=unix://DIR/podman.sock (also DIR/env)
+#                         and MLWM_TEST_IMAGE=... (podman names it localhost/...).
+#   podman.sh stop DIR    stop it by the PID in DIR/podman.pid.
+#
+# containers.conf: processes here cannot raise their hard limits, so podman's
+# default ulimits make every start fail ("error setting rlimit type 7"); crun
+# fails on hybrid cgroups, so runc is used.
+set -euo pipefail
+die() { echo "podman.sh: $*" >&2; exit 1; }
+[ $# -eq 2 ] || die "usage: $0 start|stop DIR"
+cmd=$1
+mkdir -p "$2"
+D=$(cd "$2" && pwd -P)
+SOCK=$D/podman.sock
+PIDFILE=$D/podman.pid
+TEST_IMAGE=${MLWM_TEST_IMAGE_NAME:-mlwm-test/busybox:1}
+export CONTAINERS_CONF=$D/containers.conf
+PODMAN=(podman --root "$D/root" --runroot "$D/runroot" --tmpdir "$D/tmp")
+
+alive() { [ -s "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
+ping() { curl -s --max-time 2 --unix-socket "$SOCK" http://d/_ping 2>/dev/null | grep -qx OK; }
+
+case $cmd in
+start)
+    if ! (alive && ping); then
+        command -v podman >/dev/null || die "podman not found: run tests/install-deps.sh"
+        mkdir -p "$D/root" "$D/runroot" "$D/tmp"
+        cat >"$CONTAINERS_CONF" <<'CONF'
+[containers]
+default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]
+netns = "none"
+[engine]
+runtime = "runc"
+events_logger = "file"
+cgroup_manager = "cgroupfs"
+CONF
+        setsid "${PODMAN[@]}" system service --time=0 "unix://$SOCK" >"$D/podman.log" 2>&1 </dev/null &
+        echo $! >"$PIDFILE"
+        deadline=$(($(date +%s) + 60))
+        until ping; do
+            [ "$(date +%s)" -lt "$deadline" ] || { tail -n 20 "$D/podman.log" >&2; die "podman did not answer /_ping within 60 s"; }
+            kill -0 "$(cat "$PIDFILE")" 2>/dev/null || { tail -n 20 "$D/podman.log" >&2; die "podman exited"; }
+            sleep 0.1
+        done
+    fi
+    if ! "${PODMAN[@]}" image exists "localhost/$TEST_IMAGE"; then
+        root=$(mktemp -d)
+        mkdir -p "$root/bin" "$root/tmp" "$root/etc"
+        cp /bin/busybox "$root/bin/busybox"
+        for a in $("$root/bin/busybox" --list); do [ "$a" = busybox ] || ln -s busybox "$root/bin/$a"; done
+        echo 'root:x:0:0:root:/root:/bin/sh' >"$root/etc/passwd"
+        tar -C "$root" -c . | "${PODMAN[@]}" import -c 'ENV PATH=/bin' -c 'CMD ["/bin/sh"]' - "$TEST_IMAGE" >/dev/null
+        rm -rf "$root"
+    fi
+    printf 'DOCKER_HOST=unix://%s\nMLWM_TEST_IMAGE=localhost/%s\n' "$SOCK" "$TEST_IMAGE" | tee "$D/env"
+    ;;
+stop)
+    if [ -s "$PIDFILE" ]; then
+        pid=$(cat "$PIDFILE")
+        if kill -0 "$pid" 2>/dev/null; then
+            "${PODMAN[@]}" rm -af -t 0 >/dev/null 2>&1 || true
+            kill -TERM "$pid"
+            for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+            kill -KILL "$pid" 2>/dev/null || true
+        fi
+        rm -f "$PIDFILE"
+    fi
+    ;;
+*) die "usage: $0 start|stop DIR" ;;
+esac

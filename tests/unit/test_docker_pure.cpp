@@ -1,0 +1,193 @@
+// The pure parts of the container layer: references, request bodies, stream
+// parsers and the tar stream of a build context.
+#include <filesystem>
+#include <fstream>
+
+#include <doctest/doctest.h>
+
+#include "archive/tar_stream.hpp"
+#include "docker/client.hpp"
+#include "docker/container_spec.hpp"
+#include "docker/image_ref.hpp"
+#include "docker/streams.hpp"
+
+using namespace mlwm::docker;
+
+TEST_CASE("image references") {
+    auto r = parse_image_ref("ghcr.io/example/surface-dummy-model:v1");
+    CHECK(r.repository == "ghcr.io/example/surface-dummy-model");
+    CHECK(r.tag == "v1");
+    CHECK_FALSE(r.digest);
+    r = parse_image_ref("localhost:5000/mlwm/persistence:abc123");
+    CHECK(r.repository == "localhost:5000/mlwm/persistence");
+    CHECK(r.tag == "abc123");
+    const std::string digest = "sha256:" + std::string(64, 'a');
+    r = parse_image_ref("busybox@" + digest);
+    CHECK(r.repository == "busybox");
+    CHECK(r.digest == digest);
+    CHECK(r.str() == "busybox@" + digest);
+    CHECK(parse_image_ref("a/b:1@" + digest).str() == "a/b:1@" + digest);
+    CHECK_THROWS_WITH(parse_image_ref("busybox"), doctest::Contains("no tag or digest"));
+    CHECK_THROWS_WITH(parse_image_ref("localhost:5000/busybox"),
+                      doctest::Contains("no tag or digest"));
+    CHECK_NOTHROW(parse_image_ref("busybox", false));
+    CHECK_THROWS_AS(parse_image_ref("Busybox:1"), std::invalid_argument);
+    CHECK_THROWS_AS(parse_image_ref("busybox:"), std::invalid_argument);
+    CHECK_THROWS_AS(parse_image_ref("busybox:-x"), std::invalid_argument);
+    CHECK_THROWS_AS(parse_image_ref("busybox@sha256:abc"), std::invalid_argument);
+    CHECK_THROWS_AS(parse_image_ref(""), std::invalid_argument);
+    CHECK_THROWS_AS(parse_image_ref("a//b:1"), std::invalid_argument);
+}
+
+TEST_CASE("create body: mounts, network, limits, GPUs, never AutoRemove") {
+    ContainerSpec s;
+    s.image = "m:1";
+    s.command = {"run"};
+    s.env = {{"ANALYSIS_TIME", "2023-10-01T12:00:00Z"}};
+    s.labels = {{"org.mlwm.managed", "true"}};
+    s.mounts = {{"/w/in", "/volume/inputs", true}, {"/w/out", "/volume/outputs", false}};
+    s.resources.memory_bytes = 1 << 30;
+    s.resources.cpus = 2.5;
+    s.resources.shm_size_bytes = 1 << 26;
+    s.resources.gpus.device_ids = {"0", "2"};
+    s.read_only_rootfs = true;
+    const auto b = create_body(s);
+    CHECK(b["Image"] == "m:1");
+    CHECK(b["Env"][0] == "ANALYSIS_TIME=2023-10-01T12:00:00Z");
+    CHECK(b["HostConfig"]["AutoRemove"] == false);
+    CHECK(b["HostConfig"]["NetworkMode"] == "none");
+    CHECK(b["HostConfig"]["NanoCpus"] == 2500000000LL);
+    CHECK(b["HostConfig"]["Mounts"][0]["ReadOnly"] == true);
+    CHECK(b["HostConfig"]["Mounts"][1]["ReadOnly"] == false);
+    CHECK(b["HostConfig"]["ReadonlyRootfs"] == true);
+    CHECK(b["HostConfig"]["DeviceRequests"][0]["DeviceIDs"] == nlohmann::json({"0", "2"}));
+    CHECK(b["HostConfig"]["DeviceRequests"][0]["Capabilities"] == nlohmann::json({{"gpu"}}));
+    s.resources.gpus = {.all = true};
+    CHECK(create_body(s)["HostConfig"]["DeviceRequests"][0]["Count"] == -1);
+    s.resources.gpus = {};
+    CHECK_FALSE(create_body(s)["HostConfig"].contains("DeviceRequests"));
+}
+
+TEST_CASE("spec validation") {
+    ContainerSpec s;
+    s.image = "m:1";
+    s.mounts = {{"/a", "/x", true}, {"/b", "/x", false}};
+    CHECK_THROWS_WITH(validate(s), doctest::Contains("two mounts on one path"));
+    s.mounts = {{"relative", "/x", true}};
+    CHECK_THROWS_WITH(validate(s), doctest::Contains("absolute"));
+    s.mounts = {{"/a", "x", true}};
+    CHECK_THROWS_WITH(validate(s), doctest::Contains("absolute"));
+    s.mounts = {};
+    s.env = {{"A=B", "c"}};
+    CHECK_THROWS_AS(validate(s), std::invalid_argument);
+    s.env = {};
+    s.image = "";
+    CHECK_THROWS_AS(validate(s), std::invalid_argument);
+}
+
+TEST_CASE("inspect and list answers") {
+    const auto inspect = nlohmann::json::parse(R"({"Id":"abc","Name":"/run1","Image":"sha256:img",
+        "State":{"Status":"exited","Running":false,"OOMKilled":true,"ExitCode":137,"Error":""},
+        "Config":{"Labels":{"org.mlwm.run-id":"p/2023-10-01T1200Z/member0"}}})");
+    const ContainerState st = parse_inspect(inspect);
+    CHECK(st.name == "run1");
+    CHECK(st.oom_killed);
+    CHECK(st.exit_code == 137);
+    CHECK(st.labels.at("org.mlwm.run-id") == "p/2023-10-01T1200Z/member0");
+    const auto list = parse_container_list(nlohmann::json::parse(
+        R"([{"Id":"a","Names":["/n1"],"Image":"i","State":"running","Labels":{"k":"v"}},{"Id":"b","Labels":null}])"));
+    REQUIRE(list.size() == 2);
+    CHECK(list[0].names == std::vector<std::string>{"n1"});
+    CHECK(list[1].labels.empty());
+    CHECK(label_filter({"org.mlwm.managed=true"}) == R"({"label":["org.mlwm.managed=true"]})");
+}
+
+TEST_CASE("log demultiplexing, fed in pieces of any size") {
+    auto frame = [](char kind, const std::string& payload) {
+        std::string f(8, '\0');
+        f[0] = kind;
+        const auto n = static_cast<std::uint32_t>(payload.size());
+        f[4] = static_cast<char>(n >> 24);
+        f[5] = static_cast<char>(n >> 16);
+        f[6] = static_cast<char>(n >> 8);
+        f[7] = static_cast<char>(n);
+        return f + payload;
+    };
+    const std::string big(70000, 'x');
+    const std::string stream =
+        frame(1, "out1\n") + frame(2, "err1\n") + frame(1, big) + frame(2, "") + frame(1, "end");
+    for (std::size_t piece : {1u, 3u, 7u, 8u, 9u, 4096u, 1000000u}) {
+        std::string out, err;
+        LogDemuxer d([&](StreamKind k, std::string_view data) {
+            (k == StreamKind::stderr_ ? err : out).append(data);
+        });
+        for (std::size_t i = 0; i < stream.size(); i += piece)
+            d.feed(std::string_view(stream).substr(i, piece));
+        CHECK(out == "out1\n" + big + "end");
+        CHECK(err == "err1\n");
+        CHECK(d.complete());
+    }
+    LogDemuxer bad([](StreamKind, std::string_view) {});
+    CHECK_THROWS_AS(bad.feed("hello world, no frames"), std::runtime_error);
+}
+
+TEST_CASE("build progress: stream text, errors, image id") {
+    std::string text;
+    std::optional<std::string> error, id;
+    JsonLinesParser p([&](const ProgressMessage& m) {
+        text += m.text;
+        if (m.error) error = m.error;
+        if (m.image_id) id = m.image_id;
+    });
+    p.feed(R"({"stream":"Step 1/2 : FROM x\n"})"
+           "\n"
+           R"({"aux":{"ID":"sha256:abc"}})"
+           "\n{\"stream\":\"Succ");
+    p.feed("essfully built\\n\"}\n");
+    p.feed(
+        R"({"errorDetail":{"code":3,"message":"The command '/bin/sh -c exit 3' returned a non-zero code: 3"},"error":"x"})");
+    p.finish();
+    CHECK(text == "Step 1/2 : FROM x\nSuccessfully built\n");
+    CHECK(id == "sha256:abc");
+    CHECK(error == "The command '/bin/sh -c exit 3' returned a non-zero code: 3");
+}
+
+TEST_CASE("url encoding") {
+    CHECK(url_encode("a b/c:d@e") == "a%20b%2Fc%3Ad%40e");
+    CHECK(url_encode("safe-_.~AZ09") == "safe-_.~AZ09");
+}
+
+namespace {
+std::string tar_of(const std::filesystem::path& dir) {
+    mlwm::archive::TarStream t(dir);
+    std::string all;
+    char buf[777];
+    while (std::size_t n = t.read(buf, sizeof buf)) all.append(buf, n);
+    return all;
+}
+}  // namespace
+
+TEST_CASE("tar stream of a build context: blocks, long names, contents, reproducible") {
+    namespace fs = std::filesystem;
+    const fs::path dir = fs::temp_directory_path() / ("mlwm-tar-" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    fs::create_directories(dir / "sub");
+    std::ofstream(dir / "Containerfile") << "FROM x\n";
+    std::ofstream(dir / "sub" / "data.bin") << std::string(1000, 'd');
+    const std::string long_name(150, 'n');
+    std::ofstream(dir / "sub" / long_name) << "long";
+    fs::create_symlink("data.bin", dir / "sub" / "link");
+    const std::string tar = tar_of(dir);
+    CHECK(tar.size() % 512 == 0);
+    CHECK(tar == tar_of(dir));
+    CHECK(tar.substr(0, 13) == "Containerfile");
+    CHECK(tar.find(std::string(1000, 'd')) != std::string::npos);
+    CHECK(tar.find("path=sub/" + long_name + "\n") != std::string::npos);  // pax record
+    CHECK(tar.substr(tar.size() - 1024) == std::string(1024, '\0'));
+    // header checksum of the first block
+    unsigned sum = 0;
+    for (int i = 0; i < 512; ++i)
+        sum += (i >= 148 && i < 156) ? ' ' : static_cast<unsigned char>(tar[i]);
+    CHECK(std::stoul(tar.substr(148, 6), nullptr, 8) == sum);
+    fs::remove_all(dir);
+}
