@@ -5,13 +5,15 @@
 #include <vector>
 
 #include "command.hpp"
-#include "paths/error.hpp"
 #include "version.hpp"
 
 namespace mlwm::app {
 
 std::vector<Command> all_commands() {
-    return paths_commands();
+    std::vector<Command> all;
+    for (auto group : {paths_commands, image_commands})
+        for (auto& c : group()) all.push_back(std::move(c));
+    return all;
 }
 
 namespace {
@@ -111,9 +113,12 @@ int dispatch(const std::vector<std::string>& argv) {
     } catch (const cli::UsageError& e) {
         std::cerr << e.what() << "\n";
         return kExitUsage;
-    } catch (const paths::PathError& e) {
+    } catch (const std::invalid_argument& e) {  // bad input value (PathError is one)
         std::cerr << "mlwm " << best->spec.path << ": " << e.what() << "\n";
         return kExitUsage;
+    } catch (const std::exception& e) {
+        std::cerr << "mlwm " << best->spec.path << ": " << e.what() << "\n";
+        return kExitFailure;
     }
 }
 

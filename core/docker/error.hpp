@@ -6,12 +6,15 @@
 
 namespace mlwm::docker {
 
-// The engine answered with an error status. `what()` reads
-//   "<operation>: HTTP <status>: <the engine's message, verbatim>".
+// The engine answered with an error. `what()` reads
+//   "<operation>: HTTP <status>: <the engine's message, verbatim>"
+// or, for an error inside a streamed answer whose status was 200 (a failed
+// build step, a failed pull), "<operation>: <message>".
 class DockerError : public std::runtime_error {
 public:
     DockerError(std::string operation, long status, std::string message)
-        : std::runtime_error(operation + ": HTTP " + std::to_string(status) + ": " + message),
+        : std::runtime_error(operation + (status == 200 ? "" : ": HTTP " + std::to_string(status)) +
+                             ": " + message),
           operation_(std::move(operation)),
           status_(status),
           message_(std::move(message)) {}

@@ -28,5 +28,7 @@ for engine in ${MLWM_ENGINES:-docker podman}; do
         ;;
     *) echo "unknown engine $engine" >&2; exit 2 ;;
     esac
-    MLWM_TEST_ENGINE=$engine "$BUILD/tests/integration/mlwm_integration_tests"
+    export MLWM_TEST_ENGINE=$engine
+    "$BUILD/tests/integration/mlwm_integration_tests"
+    bash "$here/test_build_image_cli.sh" "$BUILD/daemon/mlwm"
 done

@@ -191,3 +191,33 @@ TEST_CASE("tar stream of a build context: blocks, long names, contents, reproduc
     CHECK(std::stoul(tar.substr(148, 6), nullptr, 8) == sum);
     fs::remove_all(dir);
 }
+
+#include "docker/model_image.hpp"
+
+TEST_CASE("model image plan: tags, OCI labels, names checked") {
+    ModelImageRequest r;
+    r.model_dir = "configurations/persistence";
+    r.model = "persistence";
+    r.repository = "registry.example.org/mlwm";
+    r.revision = "0123456789ab";
+    r.source = "https://git.example.org/mlwm.git";
+    r.created = "2026-11-29T12:00:00Z";
+    r.build_args = {{"BASE_IMAGE", "b:1"}};
+    BuildOptions o = plan_model_image(r);
+    CHECK(o.tags == std::vector<std::string>{"registry.example.org/mlwm/persistence:0123456789ab",
+                                             "registry.example.org/mlwm/persistence:latest"});
+    CHECK(o.dockerfile == "Containerfile");
+    CHECK(o.labels.at("org.opencontainers.image.revision") == "0123456789ab");
+    CHECK(o.labels.at("org.opencontainers.image.source") == "https://git.example.org/mlwm.git");
+    CHECK(o.labels.at("org.opencontainers.image.created") == "2026-11-29T12:00:00Z");
+    CHECK(o.labels.at("org.opencontainers.image.version") == "0123456789ab");
+    CHECK(o.build_args.at("BASE_IMAGE") == "b:1");
+    r.revision = "";
+    CHECK(plan_model_image(r).tags ==
+          std::vector<std::string>{"registry.example.org/mlwm/persistence:latest"});
+    r.tags = {"v2"};
+    CHECK(plan_model_image(r).tags ==
+          std::vector<std::string>{"registry.example.org/mlwm/persistence:v2"});
+    r.model = "Neural_LAM";
+    CHECK_THROWS_WITH(plan_model_image(r), doctest::Contains("model 'Neural_LAM'"));
+}

@@ -1,0 +1,129 @@
+// `mlwm build-image MODEL`: a model's inference image from its Containerfile.
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+
+#include "command.hpp"
+#include "docker/client.hpp"
+#include "docker/model_image.hpp"
+#include "util/process.hpp"
+
+namespace mlwm::app {
+namespace {
+namespace fs = std::filesystem;
+
+std::string trimmed(std::string s) {
+    while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+    return s;
+}
+
+// Git revision of the checkout holding `dir` (12 hex digits, "-dirty" when the
+// model folder has uncommitted changes) and where it comes from.
+std::pair<std::string, std::string> git_revision_and_source(const fs::path& dir) {
+    const auto rev =
+        util::run_process({"git", "-C", dir.string(), "rev-parse", "--short=12", "HEAD"});
+    if (rev.exit_code != 0) return {"", fs::absolute(dir).string()};
+    std::string revision = trimmed(rev.out);
+    const auto status =
+        util::run_process({"git", "-C", dir.string(), "status", "--porcelain", "--", "."});
+    if (status.exit_code == 0 && !trimmed(status.out).empty()) revision += "-dirty";
+    const auto remote =
+        util::run_process({"git", "-C", dir.string(), "remote", "get-url", "origin"});
+    std::string source = remote.exit_code == 0 ? trimmed(remote.out) : fs::absolute(dir).string();
+    return {revision, source};
+}
+
+std::string now_rfc3339() {
+    const auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+    const std::time_t t = std::chrono::system_clock::to_time_t(now);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+std::string list_models(const fs::path& dir) {
+    std::string names;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir, ec))
+        if (e.is_directory() && fs::exists(e.path() / "Containerfile"))
+            names += (names.empty() ? "" : ", ") + e.path().filename().string();
+    return names.empty() ? "none" : names;
+}
+
+int build_image(const cli::ParsedArgs& a) {
+    const std::string model = a.positionals.at(0);
+    const fs::path configurations = a.get("configurations").value_or("configurations");
+    const fs::path dir = configurations / model;
+    if (model.empty() || model.find('/') != std::string::npos || !fs::is_directory(dir))
+        throw std::invalid_argument("no model '" + model + "': " + dir.string() +
+                                    " is not a folder (models with a Containerfile in " +
+                                    configurations.string() + ": " + list_models(configurations) +
+                                    ")");
+    if (!fs::is_regular_file(dir / "Containerfile"))
+        throw std::invalid_argument(dir.string() + " has no Containerfile");
+
+    docker::ModelImageRequest req;
+    req.model_dir = dir;
+    req.model = model;
+    req.repository = a.get("repository").value_or("mlwm");
+    req.tags = a.all("tag");
+    for (const auto& kv : a.all("build-arg")) {
+        const auto eq = kv.find('=');
+        if (eq == std::string::npos || eq == 0)
+            throw std::invalid_argument("--build-arg '" + kv + "': expected NAME=VALUE");
+        req.build_args[kv.substr(0, eq)] = kv.substr(eq + 1);
+    }
+    std::tie(req.revision, req.source) = git_revision_and_source(dir);
+    req.created = now_rfc3339();
+    docker::BuildOptions options = docker::plan_model_image(req);
+    options.no_cache = a.has("no-cache");
+
+    docker::DockerClient client(
+        a.get("docker-socket").value_or(docker::DockerClient::default_socket()));
+    client.ping();  // an unreachable engine: one line, before any output
+    const bool quiet = a.has("quiet");
+    std::cerr << "building " << options.tags.front() << " from " << (dir / "Containerfile").string()
+              << " (revision " << (req.revision.empty() ? "unknown" : req.revision) << ")\n";
+    const auto result = client.build_image(options, [&](const std::string& text) {
+        if (!quiet) std::cerr << text << std::flush;
+    });
+    std::cout << result.image_id << "\n";
+    for (const auto& t : options.tags) std::cout << t << "\n";
+    return kExitOk;
+}
+
+}  // namespace
+
+std::vector<Command> image_commands() {
+    cli::CommandSpec spec{
+        .path = "build-image",
+        .summary = "build a model's inference image from its Containerfile",
+        .description =
+            "Builds configurations/MODEL/Containerfile, with that folder as the build context,\n"
+            "into REPOSITORY/MODEL:TAG through the Docker Engine API. Without --tag the image\n"
+            "is tagged with the git revision of the checkout (12 digits, '-dirty' when the\n"
+            "model folder has uncommitted changes) and 'latest'. OCI labels record the source,\n"
+            "revision and creation time. Progress goes to stderr; the image id and the tags to\n"
+            "stdout. Base images must be present in the engine: nothing is pulled.",
+        .options =
+            {
+                {"configurations", "DIR",
+                 "folder of model configurations (default: configurations)"},
+                {"repository", "REPO", "registry/namespace for the image name (default: mlwm)"},
+                {"tag", "TAG", "image tag instead of revision + latest", false, true},
+                {"build-arg", "NAME=VALUE", "build argument for the Containerfile", false, true},
+                {"docker-socket", "PATH",
+                 "engine socket (default: DOCKER_HOST or /var/run/docker.sock)"},
+                {"no-cache", "", "do not use the build cache"},
+                {"quiet", "", "do not show the build output"},
+            },
+        .positionals = {{"MODEL", "name of the model's folder under the configurations folder"}},
+        .epilog = "example:\n  mlwm build-image persistence --repository registry.example.org/mlwm",
+    };
+    return {{spec, build_image}};
+}
+
+}  // namespace mlwm::app

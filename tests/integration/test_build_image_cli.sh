@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# `mlwm build-image` through the real binary against the engine under test
+# (MLWM_TEST_DOCKER_SOCKET, MLWM_TEST_IMAGE set by tests/integration/run.sh).
+source "$(dirname "$0")/../cli/lib.sh"
+MLWM=$1
+SOCK=${MLWM_TEST_DOCKER_SOCKET:?}
+BASE=${MLWM_TEST_IMAGE:?}
+FIXTURES=$(cd "$(dirname "$0")/../fixtures/configurations" && pwd)
+docker_() { DOCKER_HOST=unix://$SOCK docker "$@"; }
+build() { run "$MLWM" build-image --configurations "$FIXTURES" --docker-socket "$SOCK" --build-arg "BASE_IMAGE=$BASE" "$@"; }
+
+rev=$(git -C "$FIXTURES/hello" rev-parse --short=12 HEAD)
+[ -z "$(git -C "$FIXTURES/hello" status --porcelain -- .)" ] || rev="$rev-dirty"
+
+build hello --build-arg MESSAGE=bonjour --repository mlwm-test
+expect_status 0
+expect_stdout_contains "sha256:"
+expect_stdout_contains "mlwm-test/hello:$rev"
+expect_stdout_contains "mlwm-test/hello:latest"
+expect_stderr_contains "building mlwm-test/hello:$rev"
+
+# OCI labels, as the docker CLI sees them; both tags name one image
+run docker_ image inspect --format '{{index .Config.Labels "org.opencontainers.image.revision"}}|{{index .Config.Labels "org.opencontainers.image.title"}}|{{.Id}}' "mlwm-test/hello:latest"
+expect_status 0
+id_latest=${OUT##*|}
+expect_stdout_contains "$rev|hello|sha256:"
+run docker_ image inspect --format '{{.Id}}' "mlwm-test/hello:$rev"
+expect_stdout "$id_latest"
+run docker_ image inspect --format '{{index .Config.Labels "org.opencontainers.image.created"}}' "mlwm-test/hello:latest"
+[[ $OUT =~ ^20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$ ]] || _fail "created label is RFC 3339 UTC"
+CHECKS=$((CHECKS + 1))
+
+# the image runs, with the build argument applied
+run docker_ run --rm --network none "mlwm-test/hello:latest"
+expect_status 0
+expect_stdout "bonjour"
+
+# explicit tags
+build hello --repository mlwm-test --tag t1 --tag t2 --quiet
+expect_status 0
+expect_stdout_contains "mlwm-test/hello:t1"
+expect_stdout_contains "mlwm-test/hello:t2"
+
+# a failing build: exit 1 and the engine's message
+build broken --repository mlwm-test
+expect_status 1
+expect_stderr_contains "about to fail"
+last=$(printf '%s\n' "$ERR" | tail -n 1)
+CHECKS=$((CHECKS + 1))
+[[ $last == "mlwm build-image: build "*"broken: "* && ( $last == *"non-zero code: 7"* || $last == *"exit status 7"* ) ]] ||
+    _fail "last stderr line names the build and the engine's error (got: $last)"
+
+# bad input: exit 2, one line
+build nope
+expect_status 2
+expect_stderr_one_line
+expect_stderr_contains "no model 'nope'"
+expect_stderr_contains "broken, hello"
+
+run "$MLWM" build-image --configurations "$FIXTURES" --docker-socket "$SOCK" hello --build-arg NOEQUALS
+expect_status 2
+expect_stderr_contains "--build-arg 'NOEQUALS'"
+
+run "$MLWM" build-image --configurations "$FIXTURES" --docker-socket /nonexistent/docker.sock hello
+expect_status 1
+expect_stderr_one_line
+expect_stderr_contains "does not exist"
+
+finish
