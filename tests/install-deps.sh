@@ -18,7 +18,7 @@ build_pkgs=(
 )
 test_pkgs=(
     curl ca-certificates unzip zip
-    docker.io busybox-static podman runc catatonit
+    docker.io busybox-static podman runc catatonit docker-registry
     radosgw ceph-mon ceph-osd ceph-common
     awscli rclone
     python3 python3-xarray python3-zarr python3-yaml python3-numpy
