@@ -151,20 +151,27 @@ void DockerClient::pull_image(const ImageRef& ref, const ProgressSink& progress)
         throw std::invalid_argument("pull " + ref.repository +
                                     ": refusing a reference without tag or digest");
     const std::string op = "pull " + ref.str();
-    std::optional<std::string> error;
-    JsonLinesParser parser([&](const ProgressMessage& m) {
-        if (m.error) error = m.error;
-        if (progress && !m.text.empty()) progress(m.text);
-    });
     const std::string target = path("/images/create?fromImage=" + url_encode(ref.repository) +
                                     "&tag=" + url_encode(ref.digest ? *ref.digest : *ref.tag));
     HttpRequest req{.method = "POST", .target = target};
-    req.on_data = [&](std::string_view chunk) { parser.feed(chunk); };
     req.timeout = std::chrono::hours(2);
-    const auto r = http_.perform(req);
+    stream_progress(op, req, [&](const ProgressMessage& m) {
+        if (progress && !m.text.empty()) progress(m.text);
+    });
+}
+
+void DockerClient::stream_progress(const std::string& operation, HttpRequest request,
+                                   const std::function<void(const ProgressMessage&)>& on_message) {
+    std::optional<std::string> error;
+    JsonLinesParser parser([&](const ProgressMessage& m) {
+        if (m.error) error = m.error;
+        on_message(m);
+    });
+    request.on_data = [&](std::string_view chunk) { parser.feed(chunk); };
+    const auto r = http_.perform(request);
     parser.finish();
-    if (r.status != 200) throw DockerError(op, r.status, engine_message(r));
-    if (error) throw DockerError(op, r.status, *error);
+    if (r.status != 200) throw DockerError(operation, r.status, engine_message(r));
+    if (error) throw DockerError(operation, r.status, *error);
 }
 
 BuildResult DockerClient::build_image(const BuildOptions& o, const ProgressSink& progress) {
@@ -181,24 +188,17 @@ BuildResult DockerClient::build_image(const BuildOptions& o, const ProgressSink&
 
     archive::TarStream tar(o.context_dir);
     BuildResult result;
-    std::optional<std::string> error;
-    JsonLinesParser parser([&](const ProgressMessage& m) {
-        if (m.error) error = m.error;
+    HttpRequest req{
+        .method = "POST", .target = path("/build" + query), .content_type = "application/x-tar"};
+    req.upload = [&](char* buf, std::size_t n) { return tar.read(buf, n); };
+    req.timeout = std::chrono::hours(4);
+    stream_progress(op, req, [&](const ProgressMessage& m) {
         if (m.image_id) result.image_id = *m.image_id;
         if (!m.text.empty()) {
             result.output += m.text;
             if (progress) progress(m.text);
         }
     });
-    HttpRequest req{
-        .method = "POST", .target = path("/build" + query), .content_type = "application/x-tar"};
-    req.upload = [&](char* buf, std::size_t n) { return tar.read(buf, n); };
-    req.on_data = [&](std::string_view chunk) { parser.feed(chunk); };
-    req.timeout = std::chrono::hours(4);
-    const auto r = http_.perform(req);
-    parser.finish();
-    if (r.status != 200) throw DockerError(op, r.status, engine_message(r));
-    if (error) throw DockerError(op, r.status, *error);
     if (result.image_id.empty() && !o.tags.empty())  // engines without aux ID (older podman)
         if (auto img = inspect_image(o.tags.front())) result.image_id = img->value("Id", "");
     return result;

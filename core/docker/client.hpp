@@ -111,6 +111,10 @@ public:
 
 private:
     std::string path(const std::string& endpoint);  // versioned path
+    // Performs a request answered with JSON-lines progress (pull, build); an
+    // error status or an error inside the stream becomes a DockerError.
+    void stream_progress(const std::string& operation, HttpRequest request,
+                         const std::function<void(const ProgressMessage&)>& on_message);
     HttpResponse call(const std::string& operation, HttpRequest request,
                       std::initializer_list<long> ok = {200, 201, 204});
     UnixSocketHttp http_;

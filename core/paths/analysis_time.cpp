@@ -82,20 +82,22 @@ Fields fields_of(const AnalysisTime& t) {
 }
 }  // namespace
 
-std::string format_analysis_time(const AnalysisTime& t) {
+namespace {
+// `format` takes year, month, day, hour, minute as five ints.
+std::string format_fields(const AnalysisTime& t, const char* format) {
     const Fields f = fields_of(t);
     char buf[32];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d%02dZ", f.year, f.month, f.day, f.hour,
-                  f.minute);
+    std::snprintf(buf, sizeof buf, format, f.year, f.month, f.day, f.hour, f.minute);
     return buf;
+}
+}  // namespace
+
+std::string format_analysis_time(const AnalysisTime& t) {
+    return format_fields(t, "%04d-%02d-%02dT%02d%02dZ");
 }
 
 std::string format_iso8601(const AnalysisTime& t) {
-    const Fields f = fields_of(t);
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:00Z", f.year, f.month, f.day, f.hour,
-                  f.minute);
-    return buf;
+    return format_fields(t, "%04d-%02d-%02dT%02d:%02d:00Z");
 }
 
 AnalysisTime parse_analysis_time(std::string_view text) {

@@ -10,6 +10,8 @@
 # It never touches a system dockerd: everything is under DIR. No registry is
 # used; the test image is an import of a rootfs holding busybox-static.
 set -euo pipefail
+# shellcheck source=busybox-rootfs.sh
+source "$(dirname "$0")/busybox-rootfs.sh"
 die() { echo "dockerd.sh: $*" >&2; exit 1; }
 [ $# -eq 2 ] || die "usage: $0 start|stop DIR"
 cmd=$1
@@ -17,7 +19,7 @@ mkdir -p "$2"
 D=$(cd "$2" && pwd -P)
 SOCK=$D/docker.sock
 PIDFILE=$D/docker.pid
-TEST_IMAGE=${MLWM_TEST_IMAGE:-mlwm-test/busybox:1}
+TEST_IMAGE=${MLWM_TEST_IMAGE_NAME:-mlwm-test/busybox:1}
 
 alive() { [ -s "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
 ping() { curl -s --max-time 2 --unix-socket "$SOCK" http://d/_ping 2>/dev/null | grep -qx OK; }
@@ -43,15 +45,8 @@ start)
     done
     # the busybox test image, built from Debian's busybox-static (no registry)
     if ! DOCKER_HOST=unix://$SOCK docker image inspect "$TEST_IMAGE" >/dev/null 2>&1; then
-        root=$(mktemp -d)
-        mkdir -p "$root/bin" "$root/tmp" "$root/etc"
-        cp /bin/busybox "$root/bin/busybox"
-        for a in $("$root/bin/busybox" --list); do [ "$a" = busybox ] || ln -s busybox "$root/bin/$a"; done
-        echo 'root:x:0:0:root:/root:/bin/sh' >"$root/etc/passwd"
-        echo 'nobody:x:65534:65534:nobody:/:/bin/sh' >>"$root/etc/passwd"
-        tar -C "$root" -c . | DOCKER_HOST=unix://$SOCK docker import \
+        busybox_image_tar | DOCKER_HOST=unix://$SOCK docker import \
             -c 'ENV PATH=/bin' -c 'CMD ["/bin/sh"]' - "$TEST_IMAGE" >/dev/null
-        rm -rf "$root"
     fi
     echo "DOCKER_HOST=unix://$SOCK" | tee "$D/env"
     ;;

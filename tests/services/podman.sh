@@ -11,6 +11,8 @@
 # default ulimits make every start fail ("error setting rlimit type 7"); crun
 # fails on hybrid cgroups, so runc is used.
 set -euo pipefail
+# shellcheck source=busybox-rootfs.sh
+source "$(dirname "$0")/busybox-rootfs.sh"
 die() { echo "podman.sh: $*" >&2; exit 1; }
 [ $# -eq 2 ] || die "usage: $0 start|stop DIR"
 cmd=$1
@@ -49,13 +51,7 @@ CONF
         done
     fi
     if ! "${PODMAN[@]}" image exists "localhost/$TEST_IMAGE"; then
-        root=$(mktemp -d)
-        mkdir -p "$root/bin" "$root/tmp" "$root/etc"
-        cp /bin/busybox "$root/bin/busybox"
-        for a in $("$root/bin/busybox" --list); do [ "$a" = busybox ] || ln -s busybox "$root/bin/$a"; done
-        echo 'root:x:0:0:root:/root:/bin/sh' >"$root/etc/passwd"
-        tar -C "$root" -c . | "${PODMAN[@]}" import -c 'ENV PATH=/bin' -c 'CMD ["/bin/sh"]' - "$TEST_IMAGE" >/dev/null
-        rm -rf "$root"
+        busybox_image_tar | "${PODMAN[@]}" import -c 'ENV PATH=/bin' -c 'CMD ["/bin/sh"]' - "$TEST_IMAGE" >/dev/null
     fi
     printf 'DOCKER_HOST=unix://%s\nMLWM_TEST_IMAGE=localhost/%s\n' "$SOCK" "$TEST_IMAGE" | tee "$D/env"
     ;;
