@@ -1,0 +1,87 @@
+#include "util/hash.hpp"
+
+#include <stdexcept>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+namespace mlwm::util {
+
+std::string hex(std::string_view bytes) {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out(bytes.size() * 2, '\0');
+    for (std::size_t i = 0; i < bytes.size(); ++i) {
+        const auto b = static_cast<unsigned char>(bytes[i]);
+        out[2 * i] = digits[b >> 4];
+        out[2 * i + 1] = digits[b & 15];
+    }
+    return out;
+}
+
+std::string base64(std::string_view bytes) {
+    std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
+    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                  reinterpret_cast<const unsigned char*>(bytes.data()),
+                                  static_cast<int>(bytes.size()));
+    out.resize(static_cast<std::size_t>(n));
+    return out;
+}
+
+namespace {
+std::string digest(const EVP_MD* md, std::string_view data) {
+    unsigned char buf[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    if (EVP_Digest(data.data(), data.size(), buf, &len, md, nullptr) != 1)
+        throw std::runtime_error("EVP_Digest failed");
+    return std::string(reinterpret_cast<char*>(buf), len);
+}
+}  // namespace
+
+std::string sha256(std::string_view data) {
+    return digest(EVP_sha256(), data);
+}
+std::string sha256_hex(std::string_view data) {
+    return hex(sha256(data));
+}
+std::string md5_hex(std::string_view data) {
+    return hex(digest(EVP_md5(), data));
+}
+
+std::string hmac_sha256(std::string_view key, std::string_view data) {
+    unsigned char buf[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    if (!HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+              reinterpret_cast<const unsigned char*>(data.data()), data.size(), buf, &len))
+        throw std::runtime_error("HMAC failed");
+    return std::string(reinterpret_cast<char*>(buf), len);
+}
+
+struct Md5::Impl {
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    Impl() { reset(); }
+    ~Impl() { EVP_MD_CTX_free(ctx); }
+    void reset() { EVP_DigestInit_ex(ctx, EVP_md5(), nullptr); }
+};
+
+Md5::Md5() : impl_(std::make_unique<Impl>()) {}
+Md5::~Md5() = default;
+Md5::Md5(Md5&&) noexcept = default;
+Md5& Md5::operator=(Md5&&) noexcept = default;
+
+void Md5::update(const void* data, std::size_t size) {
+    EVP_DigestUpdate(impl_->ctx, data, size);
+}
+
+std::string Md5::raw_digest() {
+    unsigned char buf[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_DigestFinal_ex(impl_->ctx, buf, &len);
+    impl_->reset();
+    return std::string(reinterpret_cast<char*>(buf), len);
+}
+
+std::string Md5::hex_digest() {
+    return hex(raw_digest());
+}
+
+}  // namespace mlwm::util
