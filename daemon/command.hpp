@@ -28,5 +28,6 @@ std::vector<Command> all_commands();
 // Registries of the command groups (one function per source file).
 std::vector<Command> paths_commands();
 std::vector<Command> image_commands();
+std::vector<Command> storage_commands();
 
 }  // namespace mlwm::app

@@ -1,0 +1,817 @@
+#include "storage/s3_store.hpp"
+
+#include <atomic>
+#include <cstring>
+#include <deque>
+#include <map>
+#include <queue>
+#include <unordered_map>
+
+#include <curl/curl.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "storage/s3_xml.hpp"
+#include "storage/sigv4.hpp"
+#include "util/hash.hpp"
+
+namespace mlwm::storage {
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+struct S3Store::Request {
+    std::string operation;  // for messages and metrics: GetObject, PutObject, ...
+    std::string method;
+    std::string key;  // "" = the bucket itself
+    Params query;
+    std::vector<std::pair<std::string, std::string>> headers;  // extra headers
+    // request body: memory, or a file range
+    std::string body;
+    bool has_body = false;
+    bool sign_body = true;  // real SHA-256 of a memory body; files go UNSIGNED-PAYLOAD
+    int in_fd = -1;
+    std::uint64_t in_offset = 0, in_size = 0, in_pos = 0;
+    bool hash_in = false;  // MD5 of the body as it is sent (ETag check)
+    util::Md5 in_md5;
+    std::string in_md5_hex;
+    // response body: memory (response), or a file at an offset
+    int out_fd = -1;
+    std::uint64_t out_offset = 0, out_written = 0;
+    bool hash_out = false;
+    util::Md5 out_md5;
+    std::string out_md5_hex;
+    // result
+    std::vector<long> ok_statuses{200};
+    long status = 0;
+    std::string response;
+    std::map<std::string, std::string> rheaders;  // lower-case names
+    CURLcode curl_code = CURLE_OK;
+    char errbuf[CURL_ERROR_SIZE]{};
+    int attempt = 0;
+    Clock::time_point not_before{};
+    bool ok = false;
+    std::string error, s3_code;
+    std::string extra_check_error;        // set by `check` to force a retry
+    std::function<bool(Request&)> check;  // after an ok status: data verified?
+    std::function<void(Request&)> on_done;
+    std::function<void(std::uint64_t)> on_bytes;
+    curl_slist* header_list = nullptr;
+    const S3Store* store = nullptr;
+
+    bool out_to_file() const { return out_fd >= 0 && status >= 200 && status < 300; }
+    void reset_for_retry() {
+        in_pos = 0;
+        in_md5 = util::Md5();
+        out_written = 0;
+        out_md5 = util::Md5();
+        status = 0;
+        response.clear();
+        rheaders.clear();
+        curl_code = CURLE_OK;
+        errbuf[0] = '\0';
+        extra_check_error.clear();
+    }
+};
+
+namespace {
+
+void global_init() {
+    static std::once_flag once;
+    std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+std::string lower(std::string s) {
+    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+}
+
+bool is_md5_etag(const std::string& etag) {
+    if (etag.size() != 32) return false;
+    for (char c : etag)
+        if (!std::isxdigit(static_cast<unsigned char>(c))) return false;
+    return true;
+}
+
+std::string unquote(std::string s) {
+    if (s.size() >= 2 && s.front() == '"' && s.back() == '"') s = s.substr(1, s.size() - 2);
+    return s;
+}
+
+std::size_t on_header(char* data, std::size_t size, std::size_t n, void* user) {
+    auto* r = static_cast<S3Store::Request*>(user);
+    std::string_view line(data, size * n);
+    if (line.starts_with("HTTP/")) {
+        r->rheaders.clear();
+        const auto sp = line.find(' ');
+        if (sp != std::string_view::npos)
+            r->status = std::strtol(line.data() + sp + 1, nullptr, 10);
+        return size * n;
+    }
+    const auto colon = line.find(':');
+    if (colon != std::string_view::npos) {
+        std::string value(line.substr(colon + 1));
+        while (!value.empty() &&
+               (value.back() == '\r' || value.back() == '\n' || value.back() == ' '))
+            value.pop_back();
+        while (!value.empty() && value.front() == ' ') value.erase(0, 1);
+        r->rheaders[lower(std::string(line.substr(0, colon)))] = value;
+    }
+    return size * n;
+}
+
+std::size_t on_body(char* data, std::size_t size, std::size_t n, void* user) {
+    auto* r = static_cast<S3Store::Request*>(user);
+    const std::size_t len = size * n;
+    if (!r->out_to_file()) {
+        r->response.append(data, len);
+        return len;
+    }
+    std::size_t done = 0;
+    while (done < len) {
+        const ssize_t w = ::pwrite(r->out_fd, data + done, len - done,
+                                   static_cast<off_t>(r->out_offset + r->out_written + done));
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            std::snprintf(r->errbuf, sizeof r->errbuf, "writing the temporary file failed: %s",
+                          std::strerror(errno));
+            return 0;  // CURLE_WRITE_ERROR: not retried
+        }
+        done += static_cast<std::size_t>(w);
+    }
+    if (r->hash_out) r->out_md5.update(data, len);
+    r->out_written += len;
+    if (r->on_bytes) r->on_bytes(len);
+    return len;
+}
+
+std::size_t on_read(char* buffer, std::size_t size, std::size_t n, void* user) {
+    auto* r = static_cast<S3Store::Request*>(user);
+    const std::size_t want = std::min<std::uint64_t>(size * n, r->in_size - r->in_pos);
+    if (want == 0) return 0;
+    std::size_t got = 0;
+    if (r->in_fd >= 0) {
+        const ssize_t rd =
+            ::pread(r->in_fd, buffer, want, static_cast<off_t>(r->in_offset + r->in_pos));
+        if (rd <= 0) {
+            std::snprintf(r->errbuf, sizeof r->errbuf, "reading the file to upload failed%s",
+                          rd == 0 ? ": it shrank" : "");
+            return CURL_READFUNC_ABORT;
+        }
+        got = static_cast<std::size_t>(rd);
+    } else {
+        std::memcpy(buffer, r->body.data() + r->in_pos, want);
+        got = want;
+    }
+    if (r->hash_in) r->in_md5.update(buffer, got);
+    r->in_pos += got;
+    if (r->on_bytes && r->in_fd >= 0) r->on_bytes(got);
+    return got;
+}
+
+int on_seek(void* user, curl_off_t offset, int origin) {
+    auto* r = static_cast<S3Store::Request*>(user);
+    if (origin != SEEK_SET || offset != 0) return CURL_SEEKFUNC_CANTSEEK;
+    r->in_pos = 0;
+    r->in_md5 = util::Md5();
+    return CURL_SEEKFUNC_OK;
+}
+
+std::string object_url_path(const std::string& bucket, const std::string& key,
+                            bool virtual_hosted) {
+    const std::string k = "/" + uri_encode(key, false);
+    return virtual_hosted ? k : "/" + bucket + (key.empty() ? "" : k);
+}
+
+}  // namespace
+
+S3Store::S3Store(S3Config config, std::string bucket, RetryPolicy retry, S3Tuning tuning)
+    : config_(std::move(config)), bucket_(std::move(bucket)), retry_(retry), tuning_(tuning) {
+    global_init();
+    // split the endpoint into scheme and host[:port]
+    const auto sep = config_.endpoint.find("://");
+    if (sep == std::string::npos || (config_.endpoint.compare(0, sep, "http") != 0 &&
+                                     config_.endpoint.compare(0, sep, "https") != 0))
+        throw StorageError("S3 endpoint '" + config_.endpoint +
+                           "': expected http://HOST[:PORT] or https://HOST[:PORT]");
+    const std::string scheme = config_.endpoint.substr(0, sep);
+    std::string host = config_.endpoint.substr(sep + 3);
+    if (const auto slash = host.find('/'); slash != std::string::npos) host.resize(slash);
+    if (host.empty()) throw StorageError("S3 endpoint '" + config_.endpoint + "': no host");
+    // the default port is not part of the signed Host header
+    if ((scheme == "http" && host.ends_with(":80")) ||
+        (scheme == "https" && host.ends_with(":443")))
+        host.resize(host.rfind(':'));
+    host_ = config_.virtual_hosted ? bucket_ + "." + host : host;
+    scheme_host_ = scheme + "://" + host_;
+    multi_ = curl_multi_init();
+}
+
+S3Store::~S3Store() {
+    for (void* e : idle_easy_) curl_easy_cleanup(static_cast<CURL*>(e));
+    curl_multi_cleanup(static_cast<CURLM*>(multi_));
+}
+
+std::shared_ptr<S3Store::Request> S3Store::make(std::string operation, std::string method,
+                                                std::string key) {
+    auto r = std::make_shared<Request>();
+    r->operation = std::move(operation);
+    r->method = std::move(method);
+    r->key = std::move(key);
+    r->store = this;
+    return r;
+}
+
+void S3Store::start(void* easy_ptr, Request& r) {
+    CURL* easy = static_cast<CURL*>(easy_ptr);
+    const std::string path = object_url_path(bucket_, r.key, config_.virtual_hosted);
+    const std::string query = canonical_query(r.query);
+    const std::string url = scheme_host_ + path + (query.empty() ? "" : "?" + query);
+    const std::string amz_date = amz_date_now();
+    const bool file_body = r.in_fd >= 0;
+    const std::string payload_hash = file_body || !r.sign_body ? std::string(kUnsignedPayload)
+                                     : r.has_body              ? util::sha256_hex(r.body)
+                                                               : std::string(kEmptySha256);
+    SignInput in{
+        r.method,
+        path,
+        r.query,
+        {{"host", host_}, {"x-amz-date", amz_date}, {"x-amz-content-sha256", payload_hash}},
+        payload_hash};
+    if (!config_.credentials.session_token.empty())
+        in.headers.emplace_back("x-amz-security-token", config_.credentials.session_token);
+    for (const auto& [k, v] : r.headers) {
+        const std::string lk = lower(k);
+        if (lk.starts_with("x-amz-") || lk == "content-md5" || lk == "range")
+            in.headers.emplace_back(lk, v);
+    }
+    curl_slist* list = nullptr;
+    for (const auto& [k, v] : in.headers)
+        if (k != "host") list = curl_slist_append(list, (k + ": " + v).c_str());
+    for (const auto& [k, v] : r.headers) {
+        const std::string lk = lower(k);
+        if (!(lk.starts_with("x-amz-") || lk == "content-md5" || lk == "range"))
+            list = curl_slist_append(list, (k + ": " + v).c_str());
+    }
+    if (!config_.credentials.empty())
+        list = curl_slist_append(
+            list, ("Authorization: " +
+                   authorization(in, config_.credentials, config_.region, "s3", amz_date))
+                      .c_str());
+    list = curl_slist_append(list, "Expect:");
+    r.header_list = list;
+
+    curl_easy_setopt(easy, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(easy, CURLOPT_HTTPHEADER, list);
+    curl_easy_setopt(easy, CURLOPT_PRIVATE, &r);
+    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(easy, CURLOPT_HEADERDATA, &r);
+    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(easy, CURLOPT_WRITEDATA, &r);
+    curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, r.errbuf);
+    curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT,
+                     static_cast<long>(tuning_.connect_timeout.count()));
+    curl_easy_setopt(easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(easy, CURLOPT_LOW_SPEED_TIME,
+                     static_cast<long>(tuning_.stall_timeout.count()));
+    curl_easy_setopt(easy, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+    if (r.method == "HEAD") {
+        curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
+    } else if (r.method == "PUT" || (r.method == "POST" && (r.has_body || file_body))) {
+        r.in_size = file_body ? r.in_size : r.body.size();
+        if (r.method == "PUT") {
+            curl_easy_setopt(easy, CURLOPT_UPLOAD, 1L);
+            curl_easy_setopt(easy, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(r.in_size));
+        } else {
+            curl_easy_setopt(easy, CURLOPT_POST, 1L);
+            curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.in_size));
+        }
+        curl_easy_setopt(easy, CURLOPT_READFUNCTION, on_read);
+        curl_easy_setopt(easy, CURLOPT_READDATA, &r);
+        curl_easy_setopt(easy, CURLOPT_SEEKFUNCTION, on_seek);
+        curl_easy_setopt(easy, CURLOPT_SEEKDATA, &r);
+    } else if (r.method == "POST") {
+        curl_easy_setopt(easy, CURLOPT_POST, 1L);
+        curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE, 0L);
+        curl_easy_setopt(easy, CURLOPT_POSTFIELDS, "");
+    } else if (r.method != "GET") {
+        curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, r.method.c_str());
+    }
+}
+
+void S3Store::execute(std::vector<std::shared_ptr<Request>> requests, std::size_t window) {
+    std::lock_guard lock(mutex_);
+    window = std::max<std::size_t>(window, 1);
+    CURLM* multi = static_cast<CURLM*>(multi_);
+    curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, static_cast<long>(window + 4));
+    std::deque<std::shared_ptr<Request>> ready(requests.begin(), requests.end());
+    auto later = [](const std::shared_ptr<Request>& a, const std::shared_ptr<Request>& b) {
+        return a->not_before > b->not_before;
+    };
+    std::priority_queue<std::shared_ptr<Request>, std::vector<std::shared_ptr<Request>>,
+                        decltype(later)>
+        delayed(later);
+    std::unordered_map<Request*, std::pair<CURL*, std::shared_ptr<Request>>> active;
+    std::uniform_real_distribution<double> uniform(0.0, 1.0);
+
+    auto finish = [&](const std::shared_ptr<Request>& r) {
+        const bool transport = r->curl_code != CURLE_OK;
+        if (counters_.on_request) counters_.on_request(r->operation, transport ? 0 : r->status);
+        bool success = !transport && std::find(r->ok_statuses.begin(), r->ok_statuses.end(),
+                                               r->status) != r->ok_statuses.end();
+        bool can_retry = false;
+        if (success && r->check && !r->check(*r)) {
+            success = false;
+            can_retry = true;  // corrupt or short data: fetch it again
+        } else if (!success && transport) {
+            can_retry = r->curl_code != CURLE_WRITE_ERROR &&
+                        r->curl_code != CURLE_ABORTED_BY_CALLBACK &&
+                        r->curl_code != CURLE_READ_ERROR;
+        } else if (!success) {
+            if (auto doc = parse_error(r->response)) r->s3_code = doc->code;
+            can_retry = retryable(r->status, r->s3_code, false);
+        }
+        if (success) {
+            r->ok = true;
+        } else if (can_retry && r->attempt + 1 < retry_.max_attempts) {
+            r->not_before = Clock::now() + backoff(retry_, r->attempt, uniform(rng_));
+            ++r->attempt;
+            r->reset_for_retry();
+            delayed.push(r);
+            return;
+        } else {
+            // the message of the final failure
+            std::string where = "s3://" + bucket_ + "/" + r->key;
+            std::string msg = "S3 " + r->operation + " " + where + ": ";
+            if (transport) {
+                msg += std::string("connection to ") + config_.endpoint +
+                       " failed: " + (r->errbuf[0] ? r->errbuf : curl_easy_strerror(r->curl_code));
+            } else if (!r->extra_check_error.empty()) {
+                msg += r->extra_check_error;
+            } else {
+                msg += "HTTP " + std::to_string(r->status);
+                const auto doc = parse_error(r->response);
+                if (doc) {
+                    msg += " " + doc->code;
+                    if (!doc->message.empty()) msg += ": " + doc->message;
+                    if (!doc->request_id.empty()) msg += " (RequestId " + doc->request_id + ")";
+                } else if (r->status == 404) {
+                    msg += " NoSuchKey";
+                    r->s3_code = "NoSuchKey";
+                } else if (r->status == 403) {
+                    msg += " AccessDenied";
+                    r->s3_code = "AccessDenied";
+                }
+                if (r->s3_code == "SignatureDoesNotMatch" || r->s3_code == "InvalidAccessKeyId" ||
+                    r->s3_code == "AccessDenied")
+                    msg += "; check the credentials (access key " + config_.credentials.access_key +
+                           " from " +
+                           (config_.credentials_source.empty() ? "nowhere: none configured"
+                                                               : config_.credentials_source) +
+                           ") and the region (" + config_.region + ")";
+            }
+            if (r->attempt > 0) msg += " (after " + std::to_string(r->attempt + 1) + " attempts)";
+            r->error = msg;
+        }
+        if (r->on_done) r->on_done(*r);
+    };
+
+    // on_done callbacks may add requests (multipart steps): they go to `spawned`
+    std::vector<std::shared_ptr<Request>> spawned;
+    spawn_ = &spawned;
+    while (!ready.empty() || !delayed.empty() || !active.empty()) {
+        const auto now = Clock::now();
+        while (!delayed.empty() && delayed.top()->not_before <= now) {
+            ready.push_back(delayed.top());
+            delayed.pop();
+        }
+        while (active.size() < window && !ready.empty()) {
+            auto r = ready.front();
+            ready.pop_front();
+            CURL* easy;
+            if (!idle_easy_.empty()) {
+                easy = static_cast<CURL*>(idle_easy_.back());
+                idle_easy_.pop_back();
+            } else {
+                easy = curl_easy_init();
+            }
+            start(easy, *r);
+            curl_multi_add_handle(multi, easy);
+            active.emplace(r.get(), std::make_pair(easy, r));
+        }
+        int running = 0;
+        curl_multi_perform(multi, &running);
+        int queued = 0;
+        while (CURLMsg* msg = curl_multi_info_read(multi, &queued)) {
+            if (msg->msg != CURLMSG_DONE) continue;
+            CURL* easy = msg->easy_handle;
+            Request* raw = nullptr;
+            curl_easy_getinfo(easy, CURLINFO_PRIVATE, &raw);
+            raw->curl_code = msg->data.result;
+            auto it = active.find(raw);
+            auto r = it->second.second;
+            active.erase(it);
+            curl_multi_remove_handle(multi, easy);
+            curl_slist_free_all(r->header_list);
+            r->header_list = nullptr;
+            curl_easy_reset(easy);
+            idle_easy_.push_back(easy);
+            finish(r);
+        }
+        for (auto& s : spawned) ready.push_back(std::move(s));
+        spawned.clear();
+        if (ready.empty() && active.empty() && delayed.empty()) break;
+        int timeout_ms = 1000;
+        if (!delayed.empty() && active.size() < window) {
+            const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(
+                delayed.top()->not_before - Clock::now());
+            timeout_ms = static_cast<int>(std::clamp<long long>(wait.count(), 0, 1000));
+        }
+        if (!ready.empty() && active.size() < window) timeout_ms = 0;
+        if (!active.empty() || timeout_ms > 0)
+            curl_multi_poll(multi, nullptr, 0, timeout_ms, nullptr);
+    }
+    spawn_ = nullptr;
+}
+
+S3Store::Request& S3Store::run_one(const std::shared_ptr<Request>& r) {
+    execute({r}, 1);
+    if (!r->ok) throw StorageError(r->error, r->s3_code, r->status);
+    return *r;
+}
+
+ListResult S3Store::list(const ListOptions& o) {
+    if (!o.delimiter.empty() && o.delimiter != "/")
+        throw StorageError("list s3://" + bucket_ + "/" + o.prefix +
+                           ": only the delimiter '/' is supported");
+    ListResult out;
+    std::string token;
+    while (true) {
+        auto r = make("ListObjectsV2", "GET", "");
+        r->query = {{"list-type", "2"}, {"encoding-type", "url"}};
+        if (!o.prefix.empty()) r->query.emplace_back("prefix", o.prefix);
+        if (!o.delimiter.empty()) r->query.emplace_back("delimiter", o.delimiter);
+        if (!o.start_after.empty() && token.empty())
+            r->query.emplace_back("start-after", o.start_after);
+        if (!token.empty()) r->query.emplace_back("continuation-token", token);
+        const std::size_t have = out.objects.size() + out.common_prefixes.size();
+        if (o.max_keys > 0)
+            r->query.emplace_back("max-keys",
+                                  std::to_string(std::min<std::size_t>(1000, o.max_keys - have)));
+        run_one(r);
+        ++out.requests;
+        ListPage page = parse_list_page(r->response);
+        for (auto& obj : page.result.objects) out.objects.push_back(std::move(obj));
+        for (auto& p : page.result.common_prefixes) out.common_prefixes.push_back(std::move(p));
+        const std::size_t now_have = out.objects.size() + out.common_prefixes.size();
+        if (!page.truncated || page.next_continuation_token.empty() ||
+            (o.max_keys > 0 && now_have >= o.max_keys))
+            break;
+        token = page.next_continuation_token;
+    }
+    return out;
+}
+
+std::optional<ObjectInfo> S3Store::head(const std::string& key) {
+    auto r = make("HeadObject", "HEAD", key);
+    r->ok_statuses = {200, 404};
+    run_one(r);
+    if (r->status == 404) return std::nullopt;
+    ObjectInfo info;
+    info.key = key;
+    info.size = std::strtoull(r->rheaders["content-length"].c_str(), nullptr, 10);
+    info.etag = unquote(r->rheaders["etag"]);
+    info.last_modified = r->rheaders["last-modified"];
+    return info;
+}
+
+std::string S3Store::get_string(const std::string& key) {
+    auto r = make("GetObject", "GET", key);
+    return std::move(run_one(r).response);
+}
+
+PutOutcome S3Store::put_string(const std::string& key, const std::string& data,
+                               const PutOptions& o) {
+    auto r = make("PutObject", "PUT", key);
+    r->body = data;
+    r->has_body = true;
+    util::Md5 md5;
+    md5.update(data);
+    r->headers = {{"Content-Type", o.content_type},
+                  {"Content-MD5", util::base64(md5.raw_digest())}};
+    if (o.if_none_match) {
+        r->headers.emplace_back("If-None-Match", "*");
+        r->ok_statuses = {200, 412};  // 412: it exists; never retried
+    }
+    run_one(r);
+    return r->status == 412 ? PutOutcome::already_exists : PutOutcome::created;
+}
+
+void S3Store::remove(const std::string& key) {
+    auto r = make("DeleteObject", "DELETE", key);
+    r->ok_statuses = {204, 200};
+    run_one(r);
+}
+
+void S3Store::remove_many(const std::vector<std::string>& keys) {
+    std::vector<TransferFailure> failures;
+    for (std::size_t i = 0; i < keys.size(); i += 1000) {
+        const std::vector<std::string> chunk(
+            keys.begin() + static_cast<std::ptrdiff_t>(i),
+            keys.begin() + static_cast<std::ptrdiff_t>(std::min(keys.size(), i + 1000)));
+        auto r = make("DeleteObjects", "POST", "");
+        r->query = {{"delete", ""}};
+        r->body = delete_objects_body(chunk);
+        r->has_body = true;
+        util::Md5 md5;
+        md5.update(r->body);
+        r->headers = {{"Content-Type", "application/xml"},
+                      {"Content-MD5", util::base64(md5.raw_digest())}};
+        run_one(r);
+        for (auto& f : parse_delete_errors(r->response)) failures.push_back(std::move(f));
+    }
+    if (!failures.empty())
+        throw StorageError("S3 DeleteObjects s3://" + bucket_ + ": " +
+                           std::to_string(failures.size()) + " key(s) not deleted, first '" +
+                           failures.front().key + "': " + failures.front().error);
+}
+
+namespace {
+
+// A temporary name beside the target: renamed into place once verified.
+fs::path temp_path_for(const fs::path& target) {
+    static std::atomic<unsigned> counter{0};
+    return target.parent_path() / ("." + target.filename().string() + ".mlwm-partial-" +
+                                   std::to_string(::getpid()) + "-" + std::to_string(counter++));
+}
+
+std::string file_md5_hex(int fd, std::uint64_t size) {
+    util::Md5 md5;
+    std::vector<char> buf(1 << 20);
+    for (std::uint64_t off = 0; off < size;) {
+        const ssize_t n = ::pread(fd, buf.data(), std::min<std::uint64_t>(buf.size(), size - off),
+                                  static_cast<off_t>(off));
+        if (n <= 0) return "";
+        md5.update(buf.data(), static_cast<std::size_t>(n));
+        off += static_cast<std::uint64_t>(n);
+    }
+    return md5.hex_digest();
+}
+
+}  // namespace
+
+TransferReport S3Store::download(const std::vector<TransferItem>& items,
+                                 const TransferOptions& opts) {
+    struct State {
+        TransferItem item;
+        fs::path tmp;
+        int fd = -1;
+        std::size_t parts_left = 0;
+        std::string error;
+    };
+    TransferReport report;
+    std::vector<std::shared_ptr<Request>> requests;
+    std::vector<std::shared_ptr<State>> states;
+    auto progress = [&opts](std::uint64_t bytes) {
+        if (opts.progress) opts.progress(bytes, 0);
+    };
+    auto conclude = [&report, &opts](State& st) {
+        if (st.error.empty()) {
+            // verify: size, and the MD5 where the ETag is one and was not checked while streaming
+            struct stat sb {};
+            if (::fstat(st.fd, &sb) != 0 || static_cast<std::uint64_t>(sb.st_size) != st.item.size)
+                st.error = "size " + std::to_string(sb.st_size) + " on disk, expected " +
+                           std::to_string(st.item.size);
+        }
+        // (a single GET checked the MD5 while streaming and cleared the etag)
+        if (st.error.empty() && is_md5_etag(st.item.etag)) {
+            const std::string md5 = file_md5_hex(st.fd, st.item.size);
+            if (md5 != st.item.etag)
+                st.error = "MD5 " + md5 + " does not match the ETag " + st.item.etag;
+        }
+        ::close(st.fd);
+        st.fd = -1;
+        std::error_code ec;
+        if (st.error.empty()) {
+            fs::rename(st.tmp, st.item.path, ec);
+            if (ec) st.error = "cannot rename into place: " + ec.message();
+        }
+        if (!st.error.empty()) {
+            fs::remove(st.tmp, ec);
+            report.failures.push_back({st.item.key, st.error});
+            return;
+        }
+        ++report.objects;
+        report.bytes += st.item.size;
+        if (opts.progress) opts.progress(0, 1);
+    };
+
+    for (const auto& item : items) {
+        auto st = std::make_shared<State>();
+        st->item = item;
+        std::error_code ec;
+        fs::create_directories(item.path.parent_path(), ec);
+        st->tmp = temp_path_for(item.path);
+        st->fd = ::open(st->tmp.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644);
+        if (st->fd < 0) {
+            report.failures.push_back(
+                {item.key, "cannot create " + st->tmp.string() + ": " + std::strerror(errno)});
+            continue;
+        }
+        states.push_back(st);
+        const bool ranged = item.size > tuning_.ranged_threshold;
+        const std::uint64_t part =
+            ranged ? tuning_.range_size : std::max<std::uint64_t>(item.size, 1);
+        const std::size_t nparts =
+            ranged ? static_cast<std::size_t>((item.size + part - 1) / part) : 1;
+        st->parts_left = nparts;
+        for (std::size_t i = 0; i < nparts; ++i) {
+            auto r = make("GetObject", "GET", item.key);
+            r->out_fd = st->fd;
+            r->on_bytes = progress;
+            const std::uint64_t begin = i * part;
+            const std::uint64_t len = ranged ? std::min(part, item.size - begin) : item.size;
+            r->out_offset = begin;
+            if (ranged) {
+                r->headers.emplace_back("Range", "bytes=" + std::to_string(begin) + "-" +
+                                                     std::to_string(begin + len - 1));
+                r->ok_statuses = {206};
+            } else {
+                r->hash_out = is_md5_etag(item.etag);
+            }
+            const std::string etag = item.etag;
+            r->check = [len, ranged, etag](Request& q) {
+                if (q.out_written != len) {
+                    q.extra_check_error = "received " + std::to_string(q.out_written) +
+                                          " bytes, expected " + std::to_string(len);
+                    return false;
+                }
+                const std::string got_etag = unquote(q.rheaders["etag"]);
+                if (!etag.empty() && !got_etag.empty() && got_etag != etag) {
+                    q.extra_check_error = "the object changed during the transfer (ETag " +
+                                          got_etag + ", listed " + etag + ")";
+                    return false;
+                }
+                if (!ranged && q.hash_out) {
+                    const std::string md5 = q.out_md5.hex_digest();
+                    if (md5 != etag) {
+                        q.extra_check_error =
+                            "MD5 " + md5 + " of the data does not match the ETag " + etag;
+                        return false;
+                    }
+                }
+                return true;
+            };
+            r->on_done = [st, conclude, ranged](Request& q) {
+                if (!q.ok && st->error.empty()) st->error = q.error;
+                if (!ranged) st->item.etag.clear();  // checked while streaming (or not an MD5)
+                if (--st->parts_left == 0) conclude(*st);
+            };
+            requests.push_back(std::move(r));
+        }
+    }
+    execute(std::move(requests), opts.concurrency);
+    return report;
+}
+
+TransferReport S3Store::upload(const std::vector<TransferItem>& items,
+                               const TransferOptions& opts) {
+    struct State {
+        TransferItem item;
+        int fd = -1;
+        std::uint64_t size = 0;
+        std::string upload_id;
+        std::vector<CompletedPart> parts;
+        std::size_t parts_left = 0;
+        std::string error;
+    };
+    TransferReport report;
+    std::vector<std::shared_ptr<Request>> requests;
+    auto progress = [&opts](std::uint64_t bytes) {
+        if (opts.progress) opts.progress(bytes, 0);
+    };
+    auto record = [&report, &opts](State& st) {
+        ::close(st.fd);
+        st.fd = -1;
+        if (!st.error.empty()) {
+            report.failures.push_back({st.item.key, st.error});
+            return;
+        }
+        ++report.objects;
+        report.bytes += st.size;
+        if (opts.progress) opts.progress(0, 1);
+    };
+    // The ETag of a single-part PUT is the MD5 of what was sent.
+    auto etag_matches = [](Request& q) {
+        q.in_md5_hex = q.in_md5.hex_digest();
+        const std::string etag = unquote(q.rheaders["etag"]);
+        if (is_md5_etag(etag) && etag != q.in_md5_hex) {
+            q.extra_check_error = "the ETag " + etag + " does not match the MD5 " + q.in_md5_hex +
+                                  " of the data sent";
+            return false;
+        }
+        return true;
+    };
+
+    for (const auto& item : items) {
+        auto st = std::make_shared<State>();
+        st->item = item;
+        st->fd = ::open(item.path.c_str(), O_RDONLY | O_CLOEXEC);
+        struct stat sb {};
+        if (st->fd < 0 || ::fstat(st->fd, &sb) != 0) {
+            report.failures.push_back(
+                {item.key, "cannot read " + item.path.string() + ": " + std::strerror(errno)});
+            if (st->fd >= 0) ::close(st->fd);
+            continue;
+        }
+        st->size = static_cast<std::uint64_t>(sb.st_size);
+        if (st->size <= tuning_.multipart_threshold) {
+            auto r = make("PutObject", "PUT", item.key);
+            r->in_fd = st->fd;
+            r->in_size = st->size;
+            r->hash_in = true;
+            r->on_bytes = progress;
+            r->headers = {{"Content-Type", "application/octet-stream"}};
+            r->check = etag_matches;
+            r->on_done = [st, record](Request& q) {
+                if (!q.ok) st->error = q.error;
+                record(*st);
+            };
+            requests.push_back(std::move(r));
+            continue;
+        }
+        // multipart: create, parts in parallel, complete; abort on any failure
+        auto create = make("CreateMultipartUpload", "POST", item.key);
+        create->query = {{"uploads", ""}};
+        create->headers = {{"Content-Type", "application/octet-stream"}};
+        create->on_done = [this, st, record, progress, etag_matches](Request& q) {
+            if (!q.ok) {
+                st->error = q.error;
+                return record(*st);
+            }
+            try {
+                st->upload_id = parse_upload_id(q.response);
+            } catch (const StorageError& e) {
+                st->error = e.what();
+                return record(*st);
+            }
+            const std::uint64_t part = tuning_.part_size;
+            const std::size_t nparts = static_cast<std::size_t>((st->size + part - 1) / part);
+            st->parts.resize(nparts);
+            st->parts_left = nparts;
+            for (std::size_t i = 0; i < nparts; ++i) {
+                auto p = make("UploadPart", "PUT", st->item.key);
+                p->query = {{"partNumber", std::to_string(i + 1)}, {"uploadId", st->upload_id}};
+                p->in_fd = st->fd;
+                p->in_offset = i * part;
+                p->in_size = std::min(part, st->size - i * part);
+                p->hash_in = true;
+                p->on_bytes = progress;
+                p->check = etag_matches;
+                p->on_done = [this, st, record, i](Request& pq) {
+                    if (!pq.ok && st->error.empty()) st->error = pq.error;
+                    st->parts[i] = {static_cast<int>(i + 1), unquote(pq.rheaders["etag"])};
+                    if (--st->parts_left > 0) return;
+                    if (!st->error.empty()) {  // abort, so no parts linger
+                        auto abort = make("AbortMultipartUpload", "DELETE", st->item.key);
+                        abort->query = {{"uploadId", st->upload_id}};
+                        abort->ok_statuses = {204, 200, 404};
+                        abort->on_done = [st, record](Request&) { record(*st); };
+                        return spawn(std::move(abort));
+                    }
+                    auto complete = make("CompleteMultipartUpload", "POST", st->item.key);
+                    complete->query = {{"uploadId", st->upload_id}};
+                    complete->body = complete_multipart_body(st->parts);
+                    complete->has_body = true;
+                    complete->headers = {{"Content-Type", "application/xml"}};
+                    complete->check = [](Request& cq) {  // 200 with an <Error> inside is a failure
+                        if (auto doc = parse_complete_error(cq.response)) {
+                            cq.extra_check_error =
+                                "HTTP 200 with error " + doc->code + ": " + doc->message;
+                            return false;
+                        }
+                        return true;
+                    };
+                    complete->on_done = [this, st, record](Request& cq) {
+                        if (cq.ok) return record(*st);
+                        st->error = cq.error;
+                        auto abort = make("AbortMultipartUpload", "DELETE", st->item.key);
+                        abort->query = {{"uploadId", st->upload_id}};
+                        abort->ok_statuses = {204, 200, 404};
+                        abort->on_done = [st, record](Request&) { record(*st); };
+                        spawn(std::move(abort));
+                    };
+                    spawn(std::move(complete));
+                };
+                spawn(std::move(p));
+            }
+        };
+        requests.push_back(std::move(create));
+    }
+    execute(std::move(requests), opts.concurrency);
+    return report;
+}
+
+}  // namespace mlwm::storage
