@@ -262,6 +262,8 @@ void S3Store::start(void* easy_ptr, Request& r) {
     r.header_list = list;
 
     curl_easy_setopt(easy, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(easy, CURLOPT_PATH_AS_IS,
+                     1L);  // keys may hold "..": never normalise them away
     curl_easy_setopt(easy, CURLOPT_HTTPHEADER, list);
     curl_easy_setopt(easy, CURLOPT_PRIVATE, &r);
     curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
@@ -614,7 +616,7 @@ TransferReport S3Store::download(const std::vector<TransferItem>& items,
         std::error_code ec;
         fs::create_directories(item.path.parent_path(), ec);
         st->tmp = temp_path_for(item.path);
-        st->fd = ::open(st->tmp.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644);
+        st->fd = ::open(st->tmp.c_str(), O_CREAT | O_TRUNC | O_RDWR | O_CLOEXEC, 0644);
         if (st->fd < 0) {
             report.failures.push_back(
                 {item.key, "cannot create " + st->tmp.string() + ": " + std::strerror(errno)});

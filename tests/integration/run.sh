@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tests/integration/run.sh BUILD_DIR -- starts the services the integration
-# tests need (a private dockerd, Podman's Docker-compatible service), runs the
-# integration suites against each, and stops the services (also on failure).
+# tests need (Ceph radosgw as the S3 server, an image registry, a private
+# dockerd, Podman's Docker-compatible service), runs the integration suites
+# against them, and stops the services (also on failure).
 # Environment: MLWM_ENGINES (default "docker podman").
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -9,12 +10,26 @@ BUILD=$(cd "${1:?usage: $0 BUILD_DIR}" && pwd)
 SERVICES=$here/../services
 WORK=$(mktemp -d /tmp/mlwm-it.XXXXXX)
 cleanup() {
+    "$SERVICES/s3server.sh" stop "$WORK/s3" >/dev/null 2>&1 || true
     "$SERVICES/registry.sh" stop "$WORK/registry" || true
     "$SERVICES/dockerd.sh" stop "$WORK/docker" || true
     "$SERVICES/podman.sh" stop "$WORK/podman" || true
     rm -rf "$WORK" 2>/dev/null || true
 }
 trap cleanup EXIT
+
+echo "--- integration tests against S3 (Ceph radosgw)"
+S3_PORT=${MLWM_TEST_S3_PORT:-7480}
+S3_BUCKETS=mlwm-test "$SERVICES/s3server.sh" start "$WORK/s3" "$S3_PORT" >"$WORK/s3.out" 2>&1 ||
+    { cat "$WORK/s3.out" >&2; exit 1; }
+set -a
+. "$WORK/s3/s3.env"
+set +a
+export MLWM_TEST_S3_ENDPOINT=$S3_ENDPOINT MLWM_TEST_S3_BUCKET=mlwm-test
+export MLWM_TEST_S3_RGW_PID
+MLWM_TEST_S3_RGW_PID=$(cat "$WORK/s3/run/rgw.pid")
+"$BUILD/tests/integration/mlwm_integration_tests" -ts=s3
+bash "$here/test_s3_cli.sh" "$BUILD/daemon/mlwm"
 
 # a registry on loopback holding the test image, for the pull tests
 REGISTRY_PORT=${MLWM_TEST_REGISTRY_PORT:-5055}
@@ -39,6 +54,6 @@ for engine in ${MLWM_ENGINES:-docker podman}; do
     *) echo "unknown engine $engine" >&2; exit 2 ;;
     esac
     export MLWM_TEST_ENGINE=$engine
-    "$BUILD/tests/integration/mlwm_integration_tests"
+    "$BUILD/tests/integration/mlwm_integration_tests" -ts=docker
     bash "$here/test_build_image_cli.sh" "$BUILD/daemon/mlwm"
 done

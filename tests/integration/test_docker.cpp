@@ -38,6 +38,8 @@ bool is_podman() {
 
 }  // namespace
 
+TEST_SUITE_BEGIN("docker");
+
 TEST_CASE("ping, version negotiation and info") {
     DockerClient c(docker_socket());
     CHECK_NOTHROW(c.ping());
@@ -388,3 +390,5 @@ TEST_CASE("pull by tag and by digest from a registry on loopback") {
         CHECK((m.find("not found") != std::string::npos || m.find("unknown") != std::string::npos));
     }
 }
+
+TEST_SUITE_END();
