@@ -75,7 +75,7 @@ S3Settings s3_settings(const cli::ParsedArgs& a) {
 }
 
 std::size_t concurrency(const cli::ParsedArgs& a) {
-    const std::string v = a.get("concurrency").value_or("16");
+    const std::string v = a.get("concurrency").value_or("64");
     char* end = nullptr;
     const long n = std::strtol(v.c_str(), &end, 10);
     if (v.empty() || *end || n < 1 || n > 256)
@@ -256,7 +256,7 @@ std::vector<Command> storage_commands() {
     };
     cp_spec.options = s3_options();
     cp_spec.options.push_back({"recursive", "", "copy a whole folder / prefix"});
-    cp_spec.options.push_back({"concurrency", "N", "requests in flight (default 16)"});
+    cp_spec.options.push_back({"concurrency", "N", "requests in flight (default 64)"});
     cp_spec.options.push_back({"quiet", "", "no progress bar"});
     cli::CommandSpec ls_spec{
         .path = "ls",

@@ -75,7 +75,7 @@ struct TransferReport {
 };
 
 struct TransferOptions {
-    std::size_t concurrency = 16;  // requests in flight
+    std::size_t concurrency = 64;  // requests in flight
     // Called from the transferring thread as bytes and objects complete.
     std::function<void(std::uint64_t bytes_delta, std::size_t objects_delta)> progress;
 };

@@ -5,6 +5,7 @@
 #include <deque>
 #include <map>
 #include <queue>
+#include <set>
 #include <unordered_map>
 
 #include <curl/curl.h>
@@ -278,6 +279,9 @@ void S3Store::start(void* easy_ptr, Request& r) {
     curl_easy_setopt(easy, CURLOPT_LOW_SPEED_TIME,
                      static_cast<long>(tuning_.stall_timeout.count()));
     curl_easy_setopt(easy, CURLOPT_TCP_NODELAY, 1L);
+    // fewer recv/pwrite calls; under malloc's mmap threshold, as it is allocated per request
+    curl_easy_setopt(easy, CURLOPT_BUFFERSIZE, 64L * 1024);
+    curl_easy_setopt(easy, CURLOPT_UPLOAD_BUFFERSIZE, 64L * 1024);
     curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
     if (r.method == "HEAD") {
         curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
@@ -610,11 +614,13 @@ TransferReport S3Store::download(const std::vector<TransferItem>& items,
         if (opts.progress) opts.progress(0, 1);
     };
 
+    std::set<fs::path> made;  // folders created (a store has thousands of objects in few folders)
     for (const auto& item : items) {
         auto st = std::make_shared<State>();
         st->item = item;
         std::error_code ec;
-        fs::create_directories(item.path.parent_path(), ec);
+        if (made.insert(item.path.parent_path()).second)
+            fs::create_directories(item.path.parent_path(), ec);
         st->tmp = temp_path_for(item.path);
         st->fd = ::open(st->tmp.c_str(), O_CREAT | O_TRUNC | O_RDWR | O_CLOEXEC, 0644);
         if (st->fd < 0) {
