@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "command.hpp"
+#include "config/model_config.hpp"
 #include "docker/client.hpp"
 #include "docker/model_image.hpp"
 #include "util/process.hpp"
@@ -70,6 +71,8 @@ int build_image(const cli::ParsedArgs& a) {
     req.model = model;
     req.repository = a.get("repository").value_or("mlwm");
     req.tags = a.all("tag");
+    // build arguments: the configuration's build_args, overridden by --build-arg
+    if (fs::exists(dir / "config.yaml")) req.build_args = config::load_model_config(dir).build_args;
     for (const auto& kv : a.all("build-arg")) {
         const auto eq = kv.find('=');
         if (eq == std::string::npos || eq == 0)
@@ -107,7 +110,8 @@ std::vector<Command> image_commands() {
             "is tagged with the git revision of the checkout (12 digits, '-dirty' when the\n"
             "model folder has uncommitted changes) and 'latest'. OCI labels record the source,\n"
             "revision and creation time. Progress goes to stderr; the image id and the tags to\n"
-            "stdout. Base images must be present in the engine: nothing is pulled.",
+            "stdout. Base images must be present in the engine: nothing is pulled. Build\n"
+            "arguments come from the configuration's build_args, then --build-arg.",
         .options =
             {
                 {"configurations", "DIR",

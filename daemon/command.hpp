@@ -29,5 +29,6 @@ std::vector<Command> all_commands();
 std::vector<Command> paths_commands();
 std::vector<Command> image_commands();
 std::vector<Command> storage_commands();
+std::vector<Command> run_commands();
 
 }  // namespace mlwm::app

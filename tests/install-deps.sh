@@ -3,8 +3,9 @@
 # Debian 12 packages. Idempotent: when everything is present it only checks
 # (dpkg-query, well under a second) and installs nothing.
 #
-# Usage: tests/install-deps.sh [build|test|all]   (default: all)
+# Usage: tests/install-deps.sh [build|run|test|all]   (default: all)
 #   build  compilers and libraries needed to build mlwm
+#   run    plus what the quick start needs (Docker Engine, busybox-static)
 #   test   plus the services and clients the tests start (dockerd, radosgw,
 #          aws CLI, rclone, xarray/zarr, promtool, podman, busybox-static)
 set -euo pipefail
@@ -16,6 +17,8 @@ build_pkgs=(
     libspdlog-dev prometheus-cpp-dev doctest-dev libsqlite3-dev libzip-dev
     libsystemd-dev libssl-dev
 )
+# what the quick start needs to run a forecast (a container engine, the base image)
+run_pkgs=(docker.io busybox-static python3 curl)
 test_pkgs=(
     curl ca-certificates unzip zip
     docker.io busybox-static podman runc catatonit docker-registry
@@ -26,9 +29,10 @@ test_pkgs=(
 )
 case $what in
 build) pkgs=("${build_pkgs[@]}") ;;
+run) pkgs=("${build_pkgs[@]}" "${run_pkgs[@]}") ;;
 test | all) pkgs=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
 *)
-    echo "install-deps: unknown set '$what' (expected build, test or all)" >&2
+    echo "install-deps: unknown set '$what' (expected build, run, test or all)" >&2
     exit 2
     ;;
 esac

@@ -20,7 +20,7 @@ trap cleanup EXIT
 
 echo "--- integration tests against S3 (Ceph radosgw)"
 S3_PORT=${MLWM_TEST_S3_PORT:-7480}
-S3_BUCKETS=mlwm-test "$SERVICES/s3server.sh" start "$WORK/s3" "$S3_PORT" >"$WORK/s3.out" 2>&1 ||
+S3_BUCKETS="mlwm-test mlwm-inputs mlwm-outputs" "$SERVICES/s3server.sh" start "$WORK/s3" "$S3_PORT" >"$WORK/s3.out" 2>&1 ||
     { cat "$WORK/s3.out" >&2; exit 1; }
 set -a
 . "$WORK/s3/s3.env"
@@ -56,4 +56,8 @@ for engine in ${MLWM_ENGINES:-docker podman}; do
     export MLWM_TEST_ENGINE=$engine
     "$BUILD/tests/integration/mlwm_integration_tests" -ts=docker
     bash "$here/test_build_image_cli.sh" "$BUILD/daemon/mlwm"
+    if [ "$engine" = docker ]; then
+        echo "--- end to end: mlwm run (S3, dockerd, xarray, aws)"
+        bash "$here/test_run_e2e.sh" "$BUILD/daemon/mlwm"
+    fi
 done

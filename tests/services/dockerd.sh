@@ -10,8 +10,8 @@
 # It never touches a system dockerd: everything is under DIR. No registry is
 # used; the test image is an import of a rootfs holding busybox-static.
 set -euo pipefail
-# shellcheck source=busybox-rootfs.sh
-source "$(dirname "$0")/busybox-rootfs.sh"
+# shellcheck source=../../deploy/busybox-rootfs.sh
+source "$(dirname "$0")/../../deploy/busybox-rootfs.sh"
 die() { echo "dockerd.sh: $*" >&2; exit 1; }
 [ $# -eq 2 ] || die "usage: $0 start|stop DIR"
 cmd=$1

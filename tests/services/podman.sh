@@ -11,8 +11,8 @@
 # default ulimits make every start fail ("error setting rlimit type 7"); crun
 # fails on hybrid cgroups, so runc is used.
 set -euo pipefail
-# shellcheck source=busybox-rootfs.sh
-source "$(dirname "$0")/busybox-rootfs.sh"
+# shellcheck source=../../deploy/busybox-rootfs.sh
+source "$(dirname "$0")/../../deploy/busybox-rootfs.sh"
 die() { echo "podman.sh: $*" >&2; exit 1; }
 [ $# -eq 2 ] || die "usage: $0 start|stop DIR"
 cmd=$1

@@ -1,4 +1,5 @@
-# Sourced by the service scripts: the test image's root filesystem.
+# Sourced by deploy/base-image.sh and the test service scripts: the root
+# filesystem of a minimal local base image (no registry needed).
 # busybox_image_tar: writes to stdout a tar of a root filesystem holding
 # Debian's busybox-static with a symlink per applet and an /etc/passwd.
 busybox_image_tar() {

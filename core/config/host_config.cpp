@@ -1,0 +1,115 @@
+#include "config/host_config.hpp"
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "config/yaml_reader.hpp"
+
+namespace mlwm::config {
+namespace fs = std::filesystem;
+
+HostConfig parse_host_config(const std::string& file, const std::string& text) {
+    Reader r(file);
+    const YAML::Node root = r.parse(text);
+    HostConfig c;
+    c.file = file;
+    const fs::path base = fs::path(file).parent_path();
+    auto dir = [&](const YAML::Node& parent, const char* key, const std::string& path,
+                   fs::path& out) {
+        if (auto v = r.string(parent, key, path, false)) {
+            if (v->empty())
+                r.issue(parent[key], path.empty() ? key : path + "." + key,
+                        "expected a folder path");
+            out = fs::path(*v).is_absolute() ? fs::path(*v) : base / *v;
+        }
+    };
+    if (root.IsNull() || !root.IsDefined()) {  // an empty file: all defaults
+        r.throw_if_any();
+        return c;
+    }
+    if (!r.map(root, "",
+               {"storage", "docker", "work_dir", "configurations_dir", "state_dir", "http", "log",
+                "concurrency", "keep_failed_runs"}))
+        r.throw_if_any();
+    const YAML::Node st = root["storage"];
+    if (r.map(st, "storage", {"type", "endpoint", "region", "profile", "virtual_hosted", "root"},
+              false)) {
+        if (auto t = r.string(st, "type", "storage", false)) {
+            if (*t != "s3" && *t != "file")
+                r.issue(st["type"], "storage.type", "'" + *t + "' is not s3 or file");
+            c.storage_type = *t;
+        }
+        if (auto e = r.string(st, "endpoint", "storage", false)) {
+            if (!e->starts_with("http://") && !e->starts_with("https://"))
+                r.issue(st["endpoint"], "storage.endpoint",
+                        "'" + *e + "': expected http://HOST[:PORT] or https://HOST[:PORT]");
+            c.s3.endpoint = *e;
+        }
+        if (auto v = r.string(st, "region", "storage", false)) c.s3.region = *v;
+        if (auto v = r.string(st, "profile", "storage", false)) c.s3.profile = *v;
+        if (auto v = r.boolean(st, "virtual_hosted", "storage")) c.s3.virtual_hosted = *v;
+        dir(st, "root", "storage", c.file_root);
+        if (c.storage_type == "file" && c.file_root.empty())
+            r.issue(st, "storage.root",
+                    "missing: a file store needs the folder that holds one folder per bucket");
+    }
+    const YAML::Node dk = root["docker"];
+    if (r.map(dk, "docker", {"socket"}, false))
+        if (auto s = r.string(dk, "socket", "docker", false)) {
+            std::string sock = s->starts_with("unix://") ? s->substr(7) : *s;
+            if (sock.empty() || sock.front() != '/')
+                r.issue(dk["socket"], "docker.socket",
+                        "'" + *s + "': expected an absolute socket path or unix:///PATH");
+            c.docker_socket = sock;
+        }
+    dir(root, "work_dir", "", c.work_dir);
+    dir(root, "configurations_dir", "", c.configurations_dir);
+    dir(root, "state_dir", "", c.state_dir);
+    const YAML::Node http = root["http"];
+    if (r.map(http, "http", {"listen"}, false))
+        if (auto l = r.string(http, "listen", "http", false)) {
+            const auto colon = l->rfind(':');
+            if (colon == std::string::npos || colon + 1 >= l->size())
+                r.issue(http["listen"], "http.listen",
+                        "'" + *l + "': expected HOST:PORT, e.g. 127.0.0.1:9187");
+            c.http_listen = *l;
+        }
+    const YAML::Node log = root["log"];
+    if (r.map(log, "log", {"format"}, false))
+        if (auto f = r.string(log, "format", "log", false)) {
+            if (*f != "json" && *f != "text")
+                r.issue(log["format"], "log.format", "'" + *f + "' is not json or text");
+            c.log_format = *f;
+        }
+    const YAML::Node cc = root["concurrency"];
+    if (r.map(cc, "concurrency", {"runs", "transfers"}, false)) {
+        if (auto v = r.integer(cc, "runs", "concurrency", 1, 1024))
+            c.max_concurrent_runs = static_cast<int>(*v);
+        if (auto v = r.integer(cc, "transfers", "concurrency", 1, 256))
+            c.transfer_concurrency = static_cast<int>(*v);
+    }
+    if (auto v = r.integer(root, "keep_failed_runs", "", 0, 100000))
+        c.keep_failed_runs = static_cast<int>(*v);
+    r.throw_if_any();
+    return c;
+}
+
+HostConfig load_host_config(const fs::path& file) {
+    if (file.empty()) return HostConfig{};
+    std::ifstream in(file);
+    if (!in) throw ConfigError({{file.string(), 0, 0, "", "cannot read the host configuration"}});
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return parse_host_config(file.string(), ss.str());
+}
+
+fs::path find_host_config(const std::string& explicit_path) {
+    if (!explicit_path.empty()) return explicit_path;
+    if (const char* env = std::getenv("MLWM_CONFIG"); env && *env) return env;
+    std::error_code ec;
+    if (fs::exists("/etc/mlwm/mlwm.yaml", ec)) return "/etc/mlwm/mlwm.yaml";
+    return {};
+}
+
+}  // namespace mlwm::config

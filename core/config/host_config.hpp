@@ -1,0 +1,39 @@
+// The host configuration, /etc/mlwm/mlwm.yaml: where the data is, where the
+// engine is, where mlwm keeps its files, and how much it may do at once.
+// Every key is optional; the defaults are listed in deploy/mlwm.yaml.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "storage/s3_config.hpp"
+
+namespace mlwm::config {
+
+struct HostConfig {
+    std::filesystem::path file;  // "" when built from defaults
+    // storage: S3 (endpoint/region/profile; credentials from the environment
+    // or the shared files), or a local folder (file://) holding one folder per bucket
+    std::string storage_type = "s3";  // s3 | file
+    storage::S3Settings s3;
+    std::filesystem::path file_root;  // storage_type file
+    std::string docker_socket = "/var/run/docker.sock";
+    std::filesystem::path work_dir = "/var/lib/mlwm/work";
+    std::filesystem::path configurations_dir = "/etc/mlwm/configurations";
+    std::filesystem::path state_dir = "/var/lib/mlwm/state";
+    std::string http_listen = "127.0.0.1:9187";
+    std::string log_format = "json";  // json | text
+    int max_concurrent_runs = 2;
+    int transfer_concurrency = 64;
+    int keep_failed_runs = 10;
+};
+
+// Relative paths in the file are relative to its folder. Throws ConfigError.
+HostConfig parse_host_config(const std::string& file, const std::string& text);
+HostConfig load_host_config(const std::filesystem::path& file);
+
+// --config PATH, else $MLWM_CONFIG, else /etc/mlwm/mlwm.yaml if it exists,
+// else the defaults. Returns the path used ("" for the defaults).
+std::filesystem::path find_host_config(const std::string& explicit_path);
+
+}  // namespace mlwm::config

@@ -1,0 +1,75 @@
+// A model configuration: configurations/<model>/config.yaml. Accepts the
+// original project's format unchanged (docker_image, inputs/outputs with
+// uri_args and internal_path), plus optional extensions whose defaults keep
+// the original behaviour. Pure: text in, typed struct or ConfigError out.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "docker/container_spec.hpp"
+#include "paths/key.hpp"
+
+namespace mlwm::config {
+
+// The standard layout's arguments (the original's `uri_args`).
+struct UriArgs {
+    std::string bucket_name;
+    std::string model_name, model_config, data_kind;
+    paths::BBox bbox;
+    paths::Resolution resolution;
+};
+
+// An input or output dataset of a model.
+struct Dataset {
+    std::string name;
+    std::optional<UriArgs> uri_args;  // the layout ...
+    std::string uri_template;         // ... or s3://BUCKET/{analysis_time:%Y-%m-%dT%H%M%SZ}/...
+    std::string internal_path;        // where it is mounted in the container
+    std::string completion_marker = ".zmetadata";  // inputs: complete when this object exists
+};
+
+// Where a dataset lives for one run.
+struct S3Place {
+    std::string bucket;
+    std::string key;  // the dataset's prefix (a zarr store), no trailing '/'
+    std::string uri() const { return "s3://" + bucket + "/" + key; }
+};
+
+struct ModelConfig {
+    std::string name;  // the folder's name
+    std::filesystem::path file;
+    std::string docker_image;
+    std::vector<Dataset> inputs, outputs;  // in the file's order
+    // extensions
+    std::string inference_artifact;
+    std::vector<paths::Member> members{0};
+    std::chrono::seconds forecast_duration{0};
+    std::map<std::string, std::string> env;
+    std::map<std::string, std::string> build_args;
+    docker::Resources resources;
+    std::chrono::seconds timeout{0};  // 0: none
+    std::string network = "none";
+    std::vector<std::string> command;  // empty: the image's CMD
+};
+
+// Parses and validates; throws ConfigError with every issue found.
+ModelConfig parse_model_config(const std::string& name, const std::string& file,
+                               const std::string& text);
+// Reads configurations/<name>/config.yaml.
+ModelConfig load_model_config(const std::filesystem::path& model_dir);
+
+// The dataset's location for an analysis time and member.
+S3Place locate(const Dataset& d, const paths::AnalysisTime& t, paths::Member member);
+
+// Expands {analysis_time:FORMAT} (strftime-like: %Y %m %d %H %M %S %j %y %%),
+// {analysis_time} (YYYY-MM-DDThhmmZ) and {member}. Throws
+// std::invalid_argument for an unknown placeholder or conversion.
+std::string expand_template(std::string_view tmpl, const paths::AnalysisTime& t,
+                            paths::Member member);
+
+}  // namespace mlwm::config

@@ -1,0 +1,248 @@
+#include "run/execute.hpp"
+
+#include <chrono>
+#include <fstream>
+
+#include "docker/error.hpp"
+#include "docker/image_ref.hpp"
+#include "docker/run.hpp"
+#include "storage/file_store.hpp"
+#include "storage/s3_store.hpp"
+#include "storage/transfer.hpp"
+
+namespace mlwm::run {
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr const char* kFailureNote = "FAILED";
+
+double seconds_since(Clock::time_point t0) {
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+std::string utc_now() {
+    const auto now =
+        std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
+    const std::time_t t = std::chrono::system_clock::to_time_t(now);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[40];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+    const auto ms = (now.time_since_epoch() % std::chrono::seconds(1)).count();
+    char out[48];
+    std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(ms));
+    return out;
+}
+
+bool empty_dir(const fs::path& p) {
+    std::error_code ec;
+    return !fs::exists(p, ec) || fs::is_empty(p, ec);
+}
+
+void remove_run_folders(const RunPlan& plan) {
+    std::error_code ec;
+    fs::remove_all(plan.work_dir / "input" / plan.model, ec);
+    fs::remove_all(plan.work_dir / "output" / plan.model, ec);
+    fs::remove_all(plan.log_dir, ec);
+    // drop folders left empty, up to the analysis-time folder
+    for (const fs::path& p : {plan.work_dir / "input", plan.work_dir / "output",
+                              plan.work_dir / "logs", plan.work_dir, plan.work_dir.parent_path()})
+        if (empty_dir(p)) fs::remove(p, ec);
+}
+
+}  // namespace
+
+StoreFactory store_factory(const config::HostConfig& host) {
+    if (host.storage_type == "file") {
+        const fs::path root = host.file_root;
+        return [root](const std::string& bucket) -> std::unique_ptr<storage::ObjectStore> {
+            return std::make_unique<storage::FileStore>(root / bucket);
+        };
+    }
+    const storage::S3Config cfg =
+        storage::resolve_s3_config(host.s3, storage::load_s3_environment());
+    return [cfg](const std::string& bucket) -> std::unique_ptr<storage::ObjectStore> {
+        return std::make_unique<storage::S3Store>(cfg, bucket);
+    };
+}
+
+std::string_view outcome_name(Outcome o) {
+    switch (o) {
+        case Outcome::succeeded: return "succeeded";
+        case Outcome::already_done: return "already done";
+        case Outcome::inputs_missing: return "inputs missing";
+        case Outcome::failed: return "failed";
+        case Outcome::timed_out: return "timed out";
+    }
+    return "?";
+}
+
+RunReport execute_run(const RunPlan& plan, const StoreFactory& stores, docker::DockerClient& docker,
+                      const ExecuteOptions& opts) {
+    RunReport rep;
+    rep.run_id = plan.run_id;
+    rep.model = plan.model;
+    rep.member = plan.member;
+    rep.log_dir = plan.log_dir;
+    auto fail = [&](Outcome o, const std::string& why) {
+        rep.outcome = o;
+        rep.message = why;
+        std::error_code ec;
+        fs::create_directories(plan.log_dir, ec);
+        std::ofstream(plan.log_dir / kFailureNote) << outcome_name(o) << ": " << why << "\n";
+        prune_failed_runs(plan.work_dir.parent_path().parent_path(), opts.keep_failed_runs);
+        return rep;
+    };
+    try {
+        // 0. done before? (the marker is written last)
+        auto marker_store = stores(plan.marker.bucket);
+        if (!opts.force && marker_store->head(plan.marker.key)) {
+            rep.outcome = Outcome::already_done;
+            rep.message =
+                "published before: " + plan.marker.uri() + " exists (--force runs it again)";
+            return rep;
+        }
+        // 1. every input complete?
+        std::vector<std::string> missing;
+        for (const auto& in : plan.inputs) {
+            const auto store = stores(in.place.bucket);
+            if (!store->head(in.place.key + "/" + in.completion_marker))
+                missing.push_back(in.name + " (" + in.place.uri() + "/" + in.completion_marker +
+                                  ")");
+        }
+        if (!missing.empty()) {
+            std::string list;
+            for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;
+            rep.outcome = Outcome::inputs_missing;
+            rep.message = "not complete: " + list;
+            return rep;
+        }
+        // 2. stage the inputs; empty output folders
+        const auto t_down = Clock::now();
+        for (const auto& in : plan.inputs) {
+            std::error_code ec;
+            fs::remove_all(in.local, ec);
+            const auto store = stores(in.place.bucket);
+            const storage::TransferPlan tp = storage::plan_download(*store, in.place.key, in.local);
+            fs::create_directories(in.local);
+            const auto r = store->download(tp.items, {.concurrency = opts.transfer_concurrency});
+            rep.bytes_in += r.bytes;
+            if (!r.ok())
+                return fail(Outcome::failed,
+                            "staging " + in.place.uri() + ": " + std::to_string(r.failures.size()) +
+                                " object(s) failed, first " + r.failures.front().key + ": " +
+                                r.failures.front().error);
+        }
+        for (const auto& out : plan.outputs) {
+            std::error_code ec;
+            fs::remove_all(out.local, ec);
+            fs::create_directories(out.local);
+        }
+        rep.download_seconds = seconds_since(t_down);
+
+        // 3. the container
+        const auto t_run = Clock::now();
+        if (!docker.inspect_image(plan.container.image))
+            docker.pull_image(docker::parse_image_ref(plan.container.image));
+        for (const auto& c : docker.list_containers({"org.mlwm.run-id=" + plan.run_id})) {
+            if (c.state == "running" || c.state == "restarting")
+                return fail(Outcome::failed, "a container of this run is already running (" +
+                                                 c.id.substr(0, 12) +
+                                                 "); not starting a second one");
+            docker.remove_container(c.id, true);  // a leftover of an interrupted run
+        }
+        const std::string started = utc_now();
+        const docker::RunOutcome o = docker::run_container(
+            docker, plan.container,
+            {.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(plan.timeout),
+             .log_dir = plan.log_dir});
+        const std::string finished = utc_now();
+        rep.run_seconds = seconds_since(t_run);
+        rep.exit_code = o.exit_code;
+        if (o.timed_out)
+            return fail(Outcome::timed_out, "killed after its timeout of " +
+                                                std::to_string(plan.timeout.count()) +
+                                                " s; logs in " + plan.log_dir.string());
+        if (!o.succeeded())
+            return fail(Outcome::failed, "the container ended with " + o.describe() + "; logs in " +
+                                             plan.log_dir.string());
+        for (const auto& out : plan.outputs)
+            if (empty_dir(out.local))
+                return fail(Outcome::failed,
+                            "output " + out.name + " is empty: the model wrote nothing to " +
+                                out.internal_path + "; logs in " + plan.log_dir.string());
+
+        // 4. publish: every object, then the marker
+        const auto t_up = Clock::now();
+        nlohmann::ordered_json outputs = nlohmann::ordered_json::object();
+        for (const auto& out : plan.outputs) {
+            const auto store = stores(out.place.bucket);
+            const storage::TransferPlan tp = storage::plan_upload(out.local, out.place.key);
+            const auto r = store->upload(tp.items, {.concurrency = opts.transfer_concurrency});
+            rep.bytes_out += r.bytes;
+            if (!r.ok())
+                return fail(Outcome::failed,
+                            "publishing " + out.place.uri() + ": " +
+                                std::to_string(r.failures.size()) + " object(s) failed, first " +
+                                r.failures.front().key + ": " + r.failures.front().error);
+            outputs[out.name] = {
+                {"location", out.place.uri()}, {"objects", r.objects}, {"bytes", r.bytes}};
+        }
+        nlohmann::ordered_json marker{{"run_id", plan.run_id},
+                                      {"model", plan.model},
+                                      {"member", plan.member},
+                                      {"analysis_time", paths::format_iso8601(plan.analysis_time)},
+                                      {"image", plan.container.image},
+                                      {"image_id", o.image_id},
+                                      {"started", started},
+                                      {"finished", finished},
+                                      {"exit_code", o.exit_code},
+                                      {"mlwm_version", opts.mlwm_version},
+                                      {"outputs", outputs}};
+        const auto put = marker_store->put_string(
+            plan.marker.key, marker.dump(2) + "\n",
+            {.if_none_match = !opts.force, .content_type = "application/json"});
+        rep.upload_seconds = seconds_since(t_up);
+        if (put == storage::PutOutcome::already_exists) {
+            rep.outcome = Outcome::already_done;
+            rep.message = "another run published " + plan.marker.uri() + " meanwhile";
+        } else {
+            rep.outcome = Outcome::succeeded;
+            rep.message = "published " + std::to_string(plan.outputs.size()) +
+                          " output(s); marker " + plan.marker.uri();
+        }
+        remove_run_folders(plan);
+        return rep;
+    } catch (const std::exception& e) {
+        return fail(Outcome::failed, e.what());
+    }
+}
+
+void prune_failed_runs(const fs::path& work_root, int keep) {
+    std::vector<std::pair<fs::file_time_type, fs::path>>
+        failed;  // logs/<model> folders with a failure note
+    std::error_code ec;
+    for (auto it = fs::recursive_directory_iterator(work_root, ec);
+         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+        if (it.depth() > 4) {
+            it.disable_recursion_pending();
+            continue;
+        }
+        if (it->path().filename() == kFailureNote)
+            failed.emplace_back(fs::last_write_time(it->path(), ec), it->path().parent_path());
+    }
+    if (static_cast<int>(failed.size()) <= keep) return;
+    std::sort(failed.begin(), failed.end());
+    for (std::size_t i = 0; i + static_cast<std::size_t>(keep) < failed.size(); ++i) {
+        const fs::path logs = failed[i].second;  // <time>/member<N>/logs/<model>
+        const fs::path work = logs.parent_path().parent_path();
+        const std::string model = logs.filename().string();
+        fs::remove_all(work / "input" / model, ec);
+        fs::remove_all(work / "output" / model, ec);
+        fs::remove_all(logs, ec);
+    }
+}
+
+}  // namespace mlwm::run

@@ -1,0 +1,49 @@
+// Running one planned run end to end: check inputs, stage them, run the
+// container, publish the outputs and the run marker, clean up.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "config/host_config.hpp"
+#include "docker/client.hpp"
+#include "run/plan.hpp"
+#include "storage/object_store.hpp"
+
+namespace mlwm::run {
+
+// The store holding a bucket: S3, or <root>/<bucket> for a file store.
+using StoreFactory =
+    std::function<std::unique_ptr<storage::ObjectStore>(const std::string& bucket)>;
+StoreFactory store_factory(const config::HostConfig& host);
+
+enum class Outcome { succeeded, already_done, inputs_missing, failed, timed_out };
+std::string_view outcome_name(Outcome o);
+
+struct RunReport {
+    std::string run_id, model;
+    paths::Member member = 0;
+    Outcome outcome = Outcome::failed;
+    std::string message;  // why it failed, or what was found
+    double download_seconds = 0, run_seconds = 0, upload_seconds = 0;
+    std::uint64_t bytes_in = 0, bytes_out = 0;
+    std::int64_t exit_code = -1;
+    std::filesystem::path log_dir;
+    bool ok() const { return outcome == Outcome::succeeded || outcome == Outcome::already_done; }
+};
+
+struct ExecuteOptions {
+    bool force = false;  // run even if the marker exists (and overwrite it)
+    std::size_t transfer_concurrency = 64;
+    int keep_failed_runs = 10;
+    std::string mlwm_version;
+};
+
+RunReport execute_run(const RunPlan& plan, const StoreFactory& stores, docker::DockerClient& docker,
+                      const ExecuteOptions& options);
+
+// Keeps the work folders of the newest `keep` failed runs below `work_root`.
+void prune_failed_runs(const std::filesystem::path& work_root, int keep);
+
+}  // namespace mlwm::run

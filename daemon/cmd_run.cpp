@@ -1,0 +1,276 @@
+// `mlwm validate` and `mlwm run`: model configurations and one-shot runs.
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <iostream>
+#include <mutex>
+#include <thread>
+
+#include "command.hpp"
+#include "config/host_config.hpp"
+#include "config/issues.hpp"
+#include "config/model_config.hpp"
+#include "paths/analysis_time.hpp"
+#include "run/execute.hpp"
+#include "run/plan.hpp"
+#include "version.hpp"
+
+namespace mlwm::app {
+namespace {
+namespace fs = std::filesystem;
+
+struct Loaded {
+    config::HostConfig host;
+    std::vector<config::ModelConfig> models;
+    std::vector<config::ConfigIssue> issues;
+};
+
+// The host configuration and every model configuration below `dir` (or the
+// host's configurations_dir); issues are collected, not thrown.
+Loaded load_all(const cli::ParsedArgs& a, const std::optional<std::string>& dir_arg) {
+    Loaded l;
+    try {
+        l.host = config::load_host_config(config::find_host_config(a.get("config").value_or("")));
+    } catch (const config::ConfigError& e) {
+        l.issues = e.issues();
+    }
+    const fs::path dir = dir_arg ? fs::path(*dir_arg) : l.host.configurations_dir;
+    std::vector<fs::path> folders;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(dir, ec))
+        if (entry.is_directory() && fs::exists(entry.path() / "config.yaml"))
+            folders.push_back(entry.path());
+    if (ec)
+        l.issues.push_back(
+            {dir.string(), 0, 0, "", "cannot read the configurations folder: " + ec.message()});
+    else if (folders.empty())
+        l.issues.push_back({dir.string(), 0, 0, "",
+                            "no model configurations (expected <model>/config.yaml folders)"});
+    std::sort(folders.begin(), folders.end());
+    for (const auto& f : folders) {
+        try {
+            l.models.push_back(config::load_model_config(f));
+        } catch (const config::ConfigError& e) {
+            l.issues.insert(l.issues.end(), e.issues().begin(), e.issues().end());
+        }
+    }
+    l.host.configurations_dir = dir;
+    return l;
+}
+
+int validate(const cli::ParsedArgs& a) {
+    const Loaded l =
+        load_all(a, a.positionals.empty() ? std::nullopt : std::optional(a.positionals[0]));
+    for (const auto& i : l.issues) std::cerr << i.str() << "\n";
+    if (!l.issues.empty()) {
+        std::cerr << l.issues.size() << " problem(s) found\n";
+        return kExitFailure;
+    }
+    std::string names;
+    for (const auto& m : l.models) names += (names.empty() ? "" : ", ") + m.name;
+    std::cout << "ok: host configuration "
+              << (l.host.file.empty() ? "(defaults)" : l.host.file.string()) << "; "
+              << l.models.size() << " model configuration(s) in "
+              << l.host.configurations_dir.string() << ": " << names << "\n";
+    return kExitOk;
+}
+
+std::string seconds(double s) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f", s);
+    return buf;
+}
+
+std::string mib(std::uint64_t b) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f", static_cast<double>(b) / 1048576.0);
+    return buf;
+}
+
+void print_table(const std::vector<run::RunReport>& reports) {
+    std::printf("%-20s %-6s %-15s %9s %8s %9s %9s %9s\n", "MODEL", "MEMBER", "STATUS", "DOWNLOAD",
+                "RUN", "UPLOAD", "IN MiB", "OUT MiB");
+    for (const auto& r : reports)
+        std::printf("%-20s %-6u %-15s %8ss %7ss %8ss %9s %9s\n", r.model.c_str(), r.member,
+                    std::string(run::outcome_name(r.outcome)).c_str(),
+                    seconds(r.download_seconds).c_str(), seconds(r.run_seconds).c_str(),
+                    seconds(r.upload_seconds).c_str(), mib(r.bytes_in).c_str(),
+                    mib(r.bytes_out).c_str());
+    for (const auto& r : reports)
+        if (r.outcome != run::Outcome::succeeded)
+            std::printf("%s: %s\n", r.run_id.c_str(), r.message.c_str());
+}
+
+nlohmann::ordered_json report_json(const run::RunReport& r) {
+    return {{"run_id", r.run_id},           {"model", r.model},
+            {"member", r.member},           {"status", run::outcome_name(r.outcome)},
+            {"message", r.message},         {"download_seconds", r.download_seconds},
+            {"run_seconds", r.run_seconds}, {"upload_seconds", r.upload_seconds},
+            {"bytes_in", r.bytes_in},       {"bytes_out", r.bytes_out},
+            {"exit_code", r.exit_code},     {"logs", r.log_dir.string()}};
+}
+
+int run_models(const cli::ParsedArgs& a) {
+    const paths::AnalysisTime t = paths::parse_iso8601_time(a.require("analysis-time"));
+    Loaded l = load_all(a, a.get("configurations"));
+    if (!l.issues.empty()) {
+        for (const auto& i : l.issues) std::cerr << i.str() << "\n";
+        std::cerr << "mlwm run: the configuration is not valid (" << l.issues.size()
+                  << " problem(s)); see 'mlwm validate'\n";
+        return kExitUsage;
+    }
+    // selection
+    std::vector<const config::ModelConfig*> selected;
+    for (const auto& name : a.all("model")) {
+        auto it = std::find_if(l.models.begin(), l.models.end(),
+                               [&](const auto& m) { return m.name == name; });
+        if (it == l.models.end()) {
+            std::string names;
+            for (const auto& m : l.models) names += (names.empty() ? "" : ", ") + m.name;
+            throw std::invalid_argument(
+                "--model '" + name + "': no such model configuration (configured: " + names + ")");
+        }
+        selected.push_back(&*it);
+    }
+    if (selected.empty())
+        for (const auto& m : l.models) selected.push_back(&m);
+    std::optional<paths::Member> only_member;
+    if (auto m = a.get("member")) only_member = paths::parse_member("member" + *m);
+    std::vector<run::RunPlan> plans;
+    for (const auto* m : selected) {
+        if (only_member &&
+            std::find(m->members.begin(), m->members.end(), *only_member) == m->members.end())
+            throw std::invalid_argument(
+                "--member " + std::to_string(*only_member) + ": model '" + m->name +
+                "' does not run that member (its members are listed in " + m->file.string() + ")");
+        for (paths::Member member : m->members)
+            if (!only_member || member == *only_member)
+                plans.push_back(run::plan_run(*m, t, member, l.host.work_dir));
+    }
+    const bool json = a.has("json");
+    if (a.has("dry-run")) {
+        nlohmann::ordered_json all = nlohmann::ordered_json::array();
+        for (const auto& p : plans) all.push_back(run::to_json(p));
+        if (json) {
+            std::cout << all.dump(2) << "\n";
+            return kExitOk;
+        }
+        for (const auto& p : all) {
+            std::cout << "run " << p["run_id"].get<std::string>() << "\n  image   "
+                      << p["image"].get<std::string>() << "\n";
+            for (const auto& in : p["inputs"])
+                std::cout << "  input   " << in["name"].get<std::string>() << ": "
+                          << in["location"].get<std::string>() << " -> "
+                          << in["local"].get<std::string>() << " -> "
+                          << in["mount"].get<std::string>() << " (read-only; complete when "
+                          << in["complete_when"].get<std::string>() << " exists)\n";
+            for (const auto& out : p["outputs"])
+                std::cout << "  output  " << out["name"].get<std::string>() << ": "
+                          << out["mount"].get<std::string>() << " -> "
+                          << out["local"].get<std::string>() << " -> "
+                          << out["location"].get<std::string>() << "\n";
+            std::cout << "  marker  " << p["marker"].get<std::string>() << "\n";
+            for (const auto& [k, v] : p["environment"].items())
+                std::cout << "  env     " << k << "=" << v.get<std::string>() << "\n";
+            std::cout << "  network " << p["network"].get<std::string>() << ", timeout "
+                      << (p["timeout_seconds"].get<long long>()
+                              ? std::to_string(p["timeout_seconds"].get<long long>()) + " s"
+                              : "none")
+                      << ", logs " << p["logs"].get<std::string>() << "\n";
+        }
+        return kExitOk;
+    }
+
+    const auto stores = run::store_factory(l.host);
+    docker::DockerClient docker(a.get("docker-socket").value_or(l.host.docker_socket));
+    docker.ping();
+    const run::ExecuteOptions opts{
+        .force = a.has("force"),
+        .transfer_concurrency = static_cast<std::size_t>(l.host.transfer_concurrency),
+        .keep_failed_runs = l.host.keep_failed_runs,
+        .mlwm_version = version::kFullVersion};
+    std::vector<run::RunReport> reports(plans.size());
+    std::atomic<std::size_t> next{0};
+    std::mutex out_mutex;
+    auto worker = [&] {
+        for (std::size_t i; (i = next++) < plans.size();) {
+            {
+                std::lock_guard lock(out_mutex);
+                if (!json) std::cerr << "running " << plans[i].run_id << "\n";
+            }
+            reports[i] = run::execute_run(plans[i], stores, docker, opts);
+            std::lock_guard lock(out_mutex);
+            if (!json)
+                std::cerr << plans[i].run_id << ": " << run::outcome_name(reports[i].outcome)
+                          << "\n";
+        }
+    };
+    std::vector<std::thread> threads;
+    const std::size_t n =
+        std::min<std::size_t>(plans.size(), static_cast<std::size_t>(l.host.max_concurrent_runs));
+    for (std::size_t i = 0; i < n; ++i) threads.emplace_back(worker);
+    for (auto& th : threads) th.join();
+    if (json) {
+        nlohmann::ordered_json all = nlohmann::ordered_json::array();
+        for (const auto& r : reports) all.push_back(report_json(r));
+        std::cout << all.dump(2) << "\n";
+    } else {
+        print_table(reports);
+    }
+    return std::all_of(reports.begin(), reports.end(), [](const auto& r) { return r.ok(); })
+               ? kExitOk
+               : kExitFailure;
+}
+
+}  // namespace
+
+std::vector<Command> run_commands() {
+    cli::CommandSpec validate_spec{
+        .path = "validate",
+        .summary = "check the host configuration and every model configuration",
+        .description =
+            "Loads the host configuration (--config, $MLWM_CONFIG or /etc/mlwm/mlwm.yaml) and "
+            "every\n"
+            "DIR/<model>/config.yaml (DIR defaults to the host's configurations_dir). Each "
+            "problem\n"
+            "is printed as FILE:LINE:COLUMN: KEY.PATH: what is wrong and what was expected.\n"
+            "Exit status 0 only when everything is valid.",
+        .options =
+            {{"config", "PATH",
+              "host configuration (default: $MLWM_CONFIG, /etc/mlwm/mlwm.yaml, or defaults)"}},
+        .positionals = {{"DIR", "folder of model configurations", true}},
+    };
+    cli::CommandSpec run_spec{
+        .path = "run",
+        .summary = "run the configured models once for one analysis time",
+        .description =
+            "For each selected model and member: checks that every input is complete (its\n"
+            "completion marker exists), downloads the inputs to $WORKDIR/input/<model>/<input>,\n"
+            "runs the model's container with the inputs mounted read-only and empty output\n"
+            "folders ($WORKDIR/output/<model>/<output>) read-write, and, if it exits 0 with every\n"
+            "output non-empty, uploads the outputs and then the run marker _mlwm_run.json beside\n"
+            "them. $WORKDIR is <work_dir>/<analysis time>/member<N>. A run whose marker exists is\n"
+            "reported as done and not repeated (unless --force). Exit status 0 only if every run\n"
+            "succeeded or was done before.",
+        .options =
+            {
+                {"analysis-time", "TIME", "ISO 8601, e.g. 2023-10-01T12:00Z", true},
+                {"model", "NAME", "only this model", false, true},
+                {"member", "N", "only this ensemble member"},
+                {"dry-run", "",
+                 "print the plan (locations, mounts, environment, image); touch nothing"},
+                {"force", "", "run even if the outputs were published before"},
+                {"json", "", "print JSON instead of the table"},
+                {"config", "PATH",
+                 "host configuration (default: $MLWM_CONFIG, /etc/mlwm/mlwm.yaml, or defaults)"},
+                {"configurations", "DIR",
+                 "model configurations (default: the host's configurations_dir)"},
+                {"docker-socket", "PATH", "engine socket (default: the host configuration's)"},
+            },
+        .positionals = {},
+        .epilog = "example:\n  mlwm run --analysis-time 2023-10-01T12:00Z --model persistence",
+    };
+    return {{validate_spec, validate}, {run_spec, run_models}};
+}
+
+}  // namespace mlwm::app

@@ -1,0 +1,270 @@
+// Model and host configurations: the original format, the extensions, and
+// errors that name file, line, key path and the expected form.
+#include <doctest/doctest.h>
+
+#include "config/host_config.hpp"
+#include "config/model_config.hpp"
+#include "config/yaml_reader.hpp"
+#include "run/plan.hpp"
+
+using namespace mlwm;
+using namespace mlwm::config;
+
+namespace {
+
+const char* kOriginal = R"(docker_image: ghcr.io/example/surface-dummy-model:v1
+inputs:
+  dini_pressure_levels:
+    uri_args:
+      bbox: {lon_min: -10.0, lat_min: 50.0, lon_max: 10.0, lat_max: 60.0}
+      resolution: {lon_resolution: 2.5, lat_resolution: 2.5, unit: km}
+      data_kind: pressure_levels
+      model_name: harmonie
+      model_config: dini
+      bucket_name: forecast-data-public
+    internal_path: /volume/inputs/dini/pressure_levels.zarr
+outputs:
+  pressure_levels:
+    uri_args:
+      bbox: {lon_min: -10.0, lat_min: 50.0, lon_max: 10.0, lat_max: 60.0}
+      resolution: {lon_resolution: 2.5, lat_resolution: 2.5, unit: km}
+      data_kind: pressure_levels
+      model_name: surface_dummy
+      model_config: dini
+      bucket_name: forecast-data-public
+    internal_path: /volume/outputs/pressure_levels.zarr
+)";
+
+std::vector<ConfigIssue> issues_of(const std::string& text) {
+    try {
+        parse_model_config("m", "m/config.yaml", text);
+    } catch (const ConfigError& e) {
+        return e.issues();
+    }
+    return {};
+}
+
+bool has_issue(const std::vector<ConfigIssue>& issues, const std::string& key_path,
+               const std::string& text, int line = -1) {
+    for (const auto& i : issues)
+        if (i.key_path == key_path && i.message.find(text) != std::string::npos &&
+            (line < 0 || i.line == line))
+            return true;
+    return false;
+}
+
+std::string replace(std::string s, const std::string& from, const std::string& to) {
+    const auto pos = s.find(from);
+    REQUIRE(pos != std::string::npos);
+    return s.replace(pos, from.size(), to);
+}
+
+}  // namespace
+
+TEST_CASE("the original format is accepted unchanged, with the original's defaults") {
+    const ModelConfig c = parse_model_config("surface-dummy", "x/config.yaml", kOriginal);
+    CHECK(c.docker_image == "ghcr.io/example/surface-dummy-model:v1");
+    REQUIRE(c.inputs.size() == 1);
+    REQUIRE(c.outputs.size() == 1);
+    CHECK(c.members == std::vector<paths::Member>{0});
+    CHECK(c.network == "none");
+    CHECK(c.inputs[0].completion_marker == ".zmetadata");
+    const auto t = paths::AnalysisTime::from_fields(2023, 10, 1, 12, 0);
+    const S3Place in = locate(c.inputs[0], t, 0);
+    CHECK(in.bucket == "forecast-data-public");
+    CHECK(in.key ==
+          "harmonie/dini/w-10p0_s50p0_e10p0_n60p0/dx2p5km_dy2p5km/2023-10-01T1200Z/member0/"
+          "pressure_levels.zarr");
+    CHECK(locate(c.outputs[0], t, 3).key ==
+          "surface_dummy/dini/w-10p0_s50p0_e10p0_n60p0/dx2p5km_dy2p5km/2023-10-01T1200Z/member3/"
+          "pressure_levels.zarr");
+}
+
+TEST_CASE("integers stay integers in keys, like the original's YAML") {
+    const std::string text =
+        replace(kOriginal, "{lon_min: -10.0, lat_min: 50.0,", "{lon_min: -10, lat_min: 5e1,");
+    const ModelConfig c = parse_model_config("m", "f", text);
+    CHECK(locate(c.inputs[0], paths::AnalysisTime::from_fields(2023, 10, 1, 12, 0), 0)
+              .key.find("w-10_s50p0_") != std::string::npos);
+}
+
+TEST_CASE("extensions: uri templates, members, durations, env, resources") {
+    const std::string text = std::string(kOriginal) + R"(members: [0, 1, 2]
+forecast_duration: PT18H
+timeout: 5400
+env: {OMP_NUM_THREADS: "4"}
+resources: {gpus: all, memory: 16g, cpus: 3.5, shm_size: 1g}
+network: bridge
+command: [python, -m, infer]
+inference_artifact: s3://mlwm-artifacts/inference-artifacts/x.zip
+build_args: {TORCH: "2.1"}
+)";
+    std::string with_uri = replace(
+        text, R"(    uri_args:
+      bbox: {lon_min: -10.0, lat_min: 50.0, lon_max: 10.0, lat_max: 60.0}
+      resolution: {lon_resolution: 2.5, lat_resolution: 2.5, unit: km}
+      data_kind: pressure_levels
+      model_name: harmonie
+      model_config: dini
+      bucket_name: forecast-data-public
+)",
+        "    uri: "
+        "s3://harmonie-zarr/dini/control/{analysis_time:%Y-%m-%dT%H%M%SZ}/single_levels.zarr\n");
+    const ModelConfig c = parse_model_config("m", "f", with_uri);
+    CHECK(c.members == std::vector<paths::Member>{0, 1, 2});
+    CHECK(c.forecast_duration == std::chrono::hours(18));
+    CHECK(c.timeout == std::chrono::seconds(5400));
+    CHECK(c.env.at("OMP_NUM_THREADS") == "4");
+    CHECK(c.resources.gpus.all);
+    CHECK(*c.resources.memory_bytes == 16LL << 30);
+    CHECK(*c.resources.cpus == 3.5);
+    CHECK(c.network == "bridge");
+    CHECK(c.command == std::vector<std::string>{"python", "-m", "infer"});
+    CHECK(c.build_args.at("TORCH") == "2.1");
+    const S3Place p = locate(c.inputs[0], paths::AnalysisTime::from_fields(2023, 10, 1, 6, 0), 1);
+    CHECK(p.bucket == "harmonie-zarr");
+    CHECK(p.key == "dini/control/2023-10-01T060000Z/single_levels.zarr");
+}
+
+TEST_CASE("errors name the file, line, key path and the expected form") {
+    auto issues = issues_of(replace(kOriginal, "unit: km}", "unit: miles}"));
+    CHECK(has_issue(issues, "inputs.dini_pressure_levels.uri_args.resolution.unit",
+                    "not one of m, km, deg", 6));
+    CHECK(issues.at(0).str().starts_with("m/config.yaml:6:"));
+
+    issues = issues_of(
+        replace(kOriginal, "    internal_path: /volume/inputs/dini/pressure_levels.zarr\n", ""));
+    CHECK(has_issue(issues, "inputs.dini_pressure_levels.internal_path", "missing"));
+
+    issues = issues_of(replace(kOriginal, "internal_path: /volume/inputs/dini/pressure_levels.zarr",
+                               "internal_path: volume/inputs"));
+    CHECK(has_issue(issues, "inputs.dini_pressure_levels.internal_path", "must be an absolute path",
+                    11));
+
+    issues = issues_of(replace(kOriginal, "internal_path: /volume/outputs/pressure_levels.zarr",
+                               "internal_path: /volume/inputs/dini/pressure_levels.zarr"));
+    CHECK(has_issue(issues, "outputs.pressure_levels.internal_path",
+                    "also the mount path of inputs.dini_pressure_levels"));
+
+    issues = issues_of(replace(kOriginal, "surface-dummy-model:v1", "surface-dummy-model"));
+    CHECK(has_issue(issues, "docker_image", "no tag or digest", 1));
+
+    issues = issues_of(std::string(kOriginal) + "colour: blue\n");
+    CHECK(has_issue(issues, "colour", "unknown key", 22));
+
+    issues = issues_of(replace(
+        kOriginal, "lon_min: -10.0, lat_min: 50.0, lon_max: 10.0, lat_max: 60.0}\n      resolution",
+        "lon_min: \"-10.0\", lat_min: 50.0, lon_max: 10.0, lat_max: 60.0}\n      resolution"));
+    CHECK(has_issue(issues, "inputs.dini_pressure_levels.uri_args.bbox.lon_min",
+                    "expected a number"));
+
+    issues = issues_of(replace(kOriginal, "inputs:\n  dini", "inputs:\n  dini_x: 3\n  dini"));
+    CHECK(has_issue(issues, "inputs.dini_x", "expected a mapping"));
+
+    issues = issues_of(std::string(kOriginal) +
+                       "members: [0, -1]\nresources: {memory: lots}\ntimeout: soon\n");
+    CHECK(has_issue(issues, "members[1]", "not a member number"));
+    CHECK(has_issue(issues, "resources.memory", "not a size"));
+    CHECK(has_issue(issues, "timeout", "not an ISO 8601 duration"));
+
+    issues = issues_of("docker_image: [unclosed\n");
+    REQUIRE_FALSE(issues.empty());
+    CHECK(issues[0].message.find("YAML syntax error") != std::string::npos);
+
+    issues = issues_of(std::string(kOriginal) + "env: {MLWM_RUN_ID: x}\n");
+    CHECK(has_issue(issues, "env.MLWM_RUN_ID", "reserved"));
+    // all problems at once, not only the first
+    issues = issues_of(
+        replace(replace(kOriginal, "unit: km}", "unit: miles}"), "surface-dummy-model:v1", "x"));
+    CHECK(issues.size() >= 2);
+}
+
+TEST_CASE("uri templates") {
+    const auto t = paths::AnalysisTime::from_fields(2024, 2, 29, 18, 30);
+    CHECK(expand_template("s3://b/{analysis_time:%Y/%m/%d/%H%M}/m{member}/x.zarr", t, 7) ==
+          "s3://b/2024/02/29/1830/m7/x.zarr");
+    CHECK(expand_template("{analysis_time}|{analysis_time:%j %y %%}|{{literal}}", t, 0) ==
+          "2024-02-29T1830Z|060 24 %|{literal}");
+    CHECK_THROWS_WITH_AS(expand_template("{cycle}", t, 0), doctest::Contains("unknown placeholder"),
+                         std::invalid_argument);
+    CHECK_THROWS_AS(expand_template("{analysis_time:%Q}", t, 0), std::invalid_argument);
+    CHECK_THROWS_AS(expand_template("{analysis_time", t, 0), std::invalid_argument);
+}
+
+TEST_CASE("durations, sizes and YAML numbers") {
+    CHECK(parse_iso_duration("PT18H") == std::chrono::hours(18));
+    CHECK(parse_iso_duration("P2D") == std::chrono::hours(48));
+    CHECK(parse_iso_duration("P1DT1H30M15S") == std::chrono::seconds(86400 + 5415));
+    CHECK_THROWS_AS(parse_iso_duration("18h"), std::invalid_argument);
+    CHECK_THROWS_AS(parse_iso_duration("PT"), std::invalid_argument);
+    CHECK(format_iso_duration(std::chrono::hours(18)) == "PT18H");
+    CHECK(format_iso_duration(std::chrono::seconds(90061)) == "P1DT1H1M1S");
+    CHECK(format_iso_duration(std::chrono::seconds(0)) == "PT0S");
+    CHECK(parse_size("16g") == 16LL << 30);
+    CHECK(parse_size("512MiB") == 512LL << 20);
+    CHECK(parse_size("1024") == 1024);
+    CHECK_THROWS_AS(parse_size("lots"), std::invalid_argument);
+    CHECK(parse_yaml_number("-10") == paths::PNumber::integer(-10));
+    CHECK(parse_yaml_number("-10.0") == paths::PNumber::floating(-10.0));
+    CHECK(parse_yaml_number(".5") == paths::PNumber::floating(0.5));
+    CHECK(parse_yaml_number("1e3") == paths::PNumber::floating(1000.0));
+    CHECK_THROWS_AS(parse_yaml_number("1e-9"), std::invalid_argument);
+    CHECK_THROWS_AS(parse_yaml_number("ten"), std::invalid_argument);
+}
+
+TEST_CASE("host configuration: defaults, values, errors") {
+    HostConfig d = parse_host_config("/etc/mlwm/mlwm.yaml", "");
+    CHECK(d.docker_socket == "/var/run/docker.sock");
+    CHECK(d.max_concurrent_runs == 2);
+    const HostConfig c =
+        parse_host_config("/etc/mlwm/mlwm.yaml", R"(storage: {type: file, root: store}
+docker: {socket: unix:///run/podman/podman.sock}
+work_dir: /srv/mlwm/work
+concurrency: {runs: 4, transfers: 32}
+log: {format: text}
+)");
+    CHECK(c.storage_type == "file");
+    CHECK(c.file_root == std::filesystem::path("/etc/mlwm/store"));
+    CHECK(c.docker_socket == "/run/podman/podman.sock");
+    CHECK(c.max_concurrent_runs == 4);
+    CHECK(c.transfer_concurrency == 32);
+    try {
+        parse_host_config(
+            "h.yaml",
+            "storage: {type: gcs}\nconcurrency: {runs: 0}\nlog: {format: xml}\nnope: 1\n");
+        FAIL("invalid host configuration accepted");
+    } catch (const ConfigError& e) {
+        CHECK(e.issues().size() == 4);
+        CHECK(std::string(e.what()).find("h.yaml:2:") != std::string::npos);
+    }
+}
+
+TEST_CASE("run plan: layout, mounts, environment, marker") {
+    const ModelConfig c = parse_model_config("surface-dummy", "f",
+                                             std::string(kOriginal) + "forecast_duration: PT6H\n");
+    const auto t = paths::AnalysisTime::from_fields(2023, 10, 1, 12, 0);
+    const run::RunPlan p = run::plan_run(c, t, 2, "/work");
+    CHECK(p.run_id == "surface-dummy/2023-10-01T1200Z/member2");
+    CHECK(p.work_dir == "/work/2023-10-01T1200Z/member2");
+    CHECK(p.inputs[0].local ==
+          "/work/2023-10-01T1200Z/member2/input/surface-dummy/dini_pressure_levels");
+    CHECK(p.outputs[0].local ==
+          "/work/2023-10-01T1200Z/member2/output/surface-dummy/pressure_levels");
+    REQUIRE(p.container.mounts.size() == 2);
+    CHECK(p.container.mounts[0].read_only);
+    CHECK_FALSE(p.container.mounts[1].read_only);
+    CHECK(p.container.mounts[1].target == "/volume/outputs/pressure_levels.zarr");
+    CHECK(p.container.env.at("ANALYSIS_TIME") == "2023-10-01T12:00:00Z");
+    CHECK(p.container.env.at("FORECAST_DURATION") == "PT6H");
+    CHECK(p.container.env.at("MLWM_MEMBER") == "2");
+    CHECK(p.container.env.at("MLWM_RUN_ID") == p.run_id);
+    CHECK(p.container.labels.at("org.mlwm.run-id") == p.run_id);
+    CHECK(p.container.network_mode == "none");
+    CHECK(p.marker.bucket == "forecast-data-public");
+    CHECK(p.marker.key ==
+          "surface_dummy/dini/w-10p0_s50p0_e10p0_n60p0/dx2p5km_dy2p5km/2023-10-01T1200Z/member2/"
+          "_mlwm_run.json");
+    const auto j = run::to_json(p);
+    CHECK(j["inputs"][0]["complete_when"].get<std::string>().ends_with(
+        "pressure_levels.zarr/.zmetadata"));
+}
