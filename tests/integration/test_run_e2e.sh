@@ -23,7 +23,7 @@ IN_KEY=$(layout harmonie_cy46 single_levels)
 OUT_KEY=$(layout persistence single_levels)
 
 # the input, written by xarray, uploaded by aws
-"$PY" - "$W/input.zarr" <<'PY'
+run "$PY" - "$W/input.zarr" <<'PY'
 import sys, numpy as np, pandas as pd, xarray as xr
 rng = np.random.default_rng(7)
 ds = xr.Dataset(
@@ -32,8 +32,10 @@ ds = xr.Dataset(
     coords={"time": pd.date_range("2023-10-01T12:00", periods=2, freq="3h"),
             "y": np.arange(30) * 2500.0, "x": np.arange(40) * 2500.0},
     attrs={"source": "mlwm end-to-end test"})
-ds.chunk({"time": 1, "y": 15, "x": 20}).to_zarr(sys.argv[1], consolidated=True, mode="w")
+chunks = {"chunks": (1, 15, 20)}  # several chunk objects per variable
+ds.to_zarr(sys.argv[1], consolidated=True, mode="w", encoding={"t2m": chunks, "msl": chunks})
 PY
+expect_status 0
 run aws_ s3 cp --recursive --only-show-errors "$W/input.zarr" "s3://mlwm-inputs/$IN_KEY/"
 expect_status 0
 
