@@ -8,16 +8,12 @@
 #include <sys/stat.h>
 
 #include "docker/error.hpp"
+#include "util/curl_global.hpp"
 
 namespace mlwm::docker {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-void global_init() {
-    static std::once_flag once;
-    std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
 
 std::size_t on_header(char* data, std::size_t size, std::size_t n, void* user) {
     auto* t = static_cast<detail::Transfer*>(user);
@@ -124,7 +120,7 @@ curl_slist* configure(CURL* curl, const std::string& socket, detail::Transfer& t
 }  // namespace
 
 UnixSocketHttp::UnixSocketHttp(std::string socket_path) : socket_path_(std::move(socket_path)) {
-    global_init();
+    util::curl_global_once();
 }
 
 UnixSocketHttp::~UnixSocketHttp() {

@@ -229,12 +229,15 @@ void FileStore::remove_many(const std::vector<std::string>& keys) {
     for (const auto& k : keys) remove(k);
 }
 
-TransferReport FileStore::download(const std::vector<TransferItem>& items,
-                                   const TransferOptions& o) {
+namespace {
+// Copies every item from `source(item)` to `target(item)`, each atomically.
+template <class Source, class Target>
+TransferReport copy_items(const std::vector<TransferItem>& items, const TransferOptions& o,
+                          Source source, Target target) {
     TransferReport report;
     for (const auto& item : items) {
         try {
-            copy_file_atomically(path_of(item.key), item.path);
+            copy_file_atomically(source(item), target(item));
             ++report.objects;
             report.bytes += item.size;
             if (o.progress) o.progress(item.size, 1);
@@ -244,20 +247,19 @@ TransferReport FileStore::download(const std::vector<TransferItem>& items,
     }
     return report;
 }
+}  // namespace
+
+TransferReport FileStore::download(const std::vector<TransferItem>& items,
+                                   const TransferOptions& o) {
+    return copy_items(
+        items, o, [this](const TransferItem& i) { return path_of(i.key); },
+        [](const TransferItem& i) { return i.path; });
+}
 
 TransferReport FileStore::upload(const std::vector<TransferItem>& items, const TransferOptions& o) {
-    TransferReport report;
-    for (const auto& item : items) {
-        try {
-            copy_file_atomically(item.path, path_of(item.key));
-            ++report.objects;
-            report.bytes += item.size;
-            if (o.progress) o.progress(item.size, 1);
-        } catch (const std::exception& e) {
-            report.failures.push_back({item.key, e.what()});
-        }
-    }
-    return report;
+    return copy_items(
+        items, o, [](const TransferItem& i) { return i.path; },
+        [this](const TransferItem& i) { return path_of(i.key); });
 }
 
 }  // namespace mlwm::storage

@@ -15,6 +15,7 @@
 
 #include "storage/s3_xml.hpp"
 #include "storage/sigv4.hpp"
+#include "util/curl_global.hpp"
 #include "util/hash.hpp"
 
 namespace mlwm::storage {
@@ -76,11 +77,6 @@ struct S3Store::Request {
 };
 
 namespace {
-
-void global_init() {
-    static std::once_flag once;
-    std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
 
 std::string lower(std::string s) {
     for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -188,7 +184,7 @@ std::string object_url_path(const std::string& bucket, const std::string& key,
 
 S3Store::S3Store(S3Config config, std::string bucket, RetryPolicy retry, S3Tuning tuning)
     : config_(std::move(config)), bucket_(std::move(bucket)), retry_(retry), tuning_(tuning) {
-    global_init();
+    util::curl_global_once();
     // split the endpoint into scheme and host[:port]
     const auto sep = config_.endpoint.find("://");
     if (sep == std::string::npos || (config_.endpoint.compare(0, sep, "http") != 0 &&

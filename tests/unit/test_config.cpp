@@ -268,3 +268,32 @@ TEST_CASE("run plan: layout, mounts, environment, marker") {
     CHECK(j["inputs"][0]["complete_when"].get<std::string>().ends_with(
         "pressure_levels.zarr/.zmetadata"));
 }
+
+#include <fstream>
+#include <thread>
+
+#include "run/execute.hpp"
+
+TEST_CASE("failed runs: the newest keep_failed_runs work folders are kept") {
+    namespace fs = std::filesystem;
+    const fs::path root = fs::temp_directory_path() / ("mlwm-prune-" + std::to_string(::getpid()));
+    fs::remove_all(root);
+    auto failed_run = [&](const std::string& time, int age_seconds) {
+        const fs::path w = root / time / "member0";
+        for (const char* sub : {"input/m", "output/m", "logs/m"}) fs::create_directories(w / sub);
+        std::ofstream(w / "logs/m/FAILED") << "failed\n";
+        fs::last_write_time(w / "logs/m/FAILED",
+                            fs::file_time_type::clock::now() - std::chrono::seconds(age_seconds));
+    };
+    failed_run("2023-10-01T0000Z", 300);
+    failed_run("2023-10-01T0600Z", 200);
+    failed_run("2023-10-01T1200Z", 100);
+    run::prune_failed_runs(root, 2);
+    CHECK_FALSE(fs::exists(root / "2023-10-01T0000Z/member0/logs/m"));
+    CHECK_FALSE(fs::exists(root / "2023-10-01T0000Z/member0/input/m"));
+    CHECK(fs::exists(root / "2023-10-01T0600Z/member0/logs/m/FAILED"));
+    CHECK(fs::exists(root / "2023-10-01T1200Z/member0/input/m"));
+    run::prune_failed_runs(root, 0);
+    CHECK_FALSE(fs::exists(root / "2023-10-01T1200Z/member0/logs/m"));
+    fs::remove_all(root);
+}
