@@ -4,10 +4,15 @@
 #include <filesystem>
 #include <iostream>
 
+#include <unistd.h>
+
+#include "artifact/artifact.hpp"
+#include "artifact/zip.hpp"
 #include "command.hpp"
 #include "config/model_config.hpp"
 #include "docker/client.hpp"
 #include "docker/model_image.hpp"
+#include "fetch.hpp"
 #include "util/process.hpp"
 
 namespace mlwm::app {
@@ -72,7 +77,12 @@ int build_image(const cli::ParsedArgs& a) {
     req.repository = a.get("repository").value_or("mlwm");
     req.tags = a.all("tag");
     // build arguments: the configuration's build_args, overridden by --build-arg
-    if (fs::exists(dir / "config.yaml")) req.build_args = config::load_model_config(dir).build_args;
+    std::string artifact_uri = a.get("artifact").value_or("");
+    if (fs::exists(dir / "config.yaml")) {
+        const config::ModelConfig configured = config::load_model_config(dir);
+        req.build_args = configured.build_args;
+        if (artifact_uri.empty()) artifact_uri = configured.inference_artifact;
+    }
     for (const auto& kv : a.all("build-arg")) {
         const auto eq = kv.find('=');
         if (eq == std::string::npos || eq == 0)
@@ -83,6 +93,31 @@ int build_image(const cli::ParsedArgs& a) {
     req.created = now_rfc3339();
     docker::BuildOptions options = docker::plan_model_image(req);
     options.no_cache = a.has("no-cache");
+
+    // the inference artifact, verified, unpacked into artifact/ of a copy of the context
+    const fs::path context =
+        fs::temp_directory_path() / ("mlwm-build-" + std::to_string(::getpid()));
+    struct Cleanup {
+        fs::path p;
+        ~Cleanup() {
+            std::error_code ec;
+            fs::remove_all(p, ec);
+        }
+    } cleanup{context};
+    if (!artifact_uri.empty()) {
+        const Fetched f = fetch_to_local(artifact_uri, a);
+        const artifact::VerifyResult v = artifact::verify_artifact(f.path);
+        if (!v.ok())
+            throw std::runtime_error("inference artifact " + artifact_uri +
+                                     " does not match its artifact.yaml (" + v.problems.front() +
+                                     "); not building");
+        fs::copy(dir, context, fs::copy_options::recursive);
+        artifact::extract_zip(f.path, context / "artifact");
+        options.context_dir = context;
+        options.labels["org.mlwm.inference-artifact"] = artifact_uri;
+        std::cerr << "inference artifact " << artifact_uri << ": " << v.files
+                  << " files verified, unpacked into artifact/ of the build context\n";
+    }
 
     docker::DockerClient client(
         a.get("docker-socket").value_or(docker::DockerClient::default_socket()));
@@ -111,7 +146,10 @@ std::vector<Command> image_commands() {
             "model folder has uncommitted changes) and 'latest'. OCI labels record the source,\n"
             "revision and creation time. Progress goes to stderr; the image id and the tags to\n"
             "stdout. Base images must be present in the engine: nothing is pulled. Build\n"
-            "arguments come from the configuration's build_args, then --build-arg.",
+            "arguments come from the configuration's build_args, then --build-arg. The inference\n"
+            "artifact (--artifact, or the configuration's inference_artifact) is fetched, checked\n"
+            "against its artifact.yaml and unpacked into artifact/ of the build context, so the\n"
+            "Containerfile can COPY it; a checksum mismatch stops the build.",
         .options =
             {
                 {"configurations", "DIR",
@@ -121,6 +159,12 @@ std::vector<Command> image_commands() {
                 {"build-arg", "NAME=VALUE", "build argument for the Containerfile", false, true},
                 {"docker-socket", "PATH",
                  "engine socket (default: DOCKER_HOST or /var/run/docker.sock)"},
+                {"artifact", "URI",
+                 "inference artifact to verify and unpack into artifact/ (default: the "
+                 "configuration's inference_artifact)"},
+                {"endpoint-url", "URL", "S3 endpoint for the artifact"},
+                {"region", "REGION", "S3 region"},
+                {"profile", "NAME", "credentials profile"},
                 {"no-cache", "", "do not use the build cache"},
                 {"quiet", "", "do not show the build output"},
             },

@@ -30,5 +30,9 @@ std::vector<Command> paths_commands();
 std::vector<Command> image_commands();
 std::vector<Command> storage_commands();
 std::vector<Command> run_commands();
+std::vector<Command> artifact_commands();
+
+// Keeps the process arguments (build-artifact records them).
+void record_argv(int argc, char** argv);
 
 }  // namespace mlwm::app

@@ -11,7 +11,8 @@ namespace mlwm::app {
 
 std::vector<Command> all_commands() {
     std::vector<Command> all;
-    for (auto group : {run_commands, paths_commands, storage_commands, image_commands})
+    for (auto group :
+         {run_commands, paths_commands, storage_commands, image_commands, artifact_commands})
         for (auto& c : group()) all.push_back(std::move(c));
     return all;
 }
@@ -126,6 +127,7 @@ int dispatch(const std::vector<std::string>& argv) {
 }  // namespace mlwm::app
 
 int main(int argc, char** argv) {
+    mlwm::app::record_argv(argc, argv);
     std::vector<std::string> args(argv + 1, argv + argc);
     try {
         return mlwm::app::dispatch(args);

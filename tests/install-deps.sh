@@ -20,7 +20,7 @@ build_pkgs=(
 # what the quick start needs to run a forecast (a container engine, the base image)
 run_pkgs=(docker.io busybox-static python3 curl)
 test_pkgs=(
-    curl ca-certificates unzip zip
+    curl ca-certificates unzip zip time
     docker.io busybox-static podman runc catatonit docker-registry
     radosgw ceph-mon ceph-osd ceph-common
     awscli rclone

@@ -1,6 +1,8 @@
 #include "util/hash.hpp"
 
+#include <cstdio>
 #include <stdexcept>
+#include <vector>
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -82,6 +84,41 @@ std::string Md5::raw_digest() {
 
 std::string Md5::hex_digest() {
     return hex(raw_digest());
+}
+
+struct Sha256::Impl {
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    Impl() { reset(); }
+    ~Impl() { EVP_MD_CTX_free(ctx); }
+    void reset() { EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr); }
+};
+
+Sha256::Sha256() : impl_(std::make_unique<Impl>()) {}
+Sha256::~Sha256() = default;
+Sha256::Sha256(Sha256&&) noexcept = default;
+Sha256& Sha256::operator=(Sha256&&) noexcept = default;
+void Sha256::update(const void* data, std::size_t size) {
+    EVP_DigestUpdate(impl_->ctx, data, size);
+}
+
+std::string Sha256::hex_digest() {
+    unsigned char buf[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_DigestFinal_ex(impl_->ctx, buf, &len);
+    impl_->reset();
+    return hex(std::string_view(reinterpret_cast<char*>(buf), len));
+}
+
+std::string sha256_file_hex(const std::string& path) {
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    if (!f) throw std::runtime_error("cannot read " + path);
+    Sha256 h;
+    std::vector<char> buf(1 << 20);
+    while (std::size_t n = std::fread(buf.data(), 1, buf.size(), f)) h.update(buf.data(), n);
+    const bool failed = std::ferror(f);
+    std::fclose(f);
+    if (failed) throw std::runtime_error("reading " + path + " failed");
+    return h.hex_digest();
 }
 
 }  // namespace mlwm::util

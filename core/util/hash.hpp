@@ -35,4 +35,22 @@ private:
 
 std::string md5_hex(std::string_view data);
 
+// Incremental SHA-256 (checksums of large files, read in pieces).
+class Sha256 {
+public:
+    Sha256();
+    ~Sha256();
+    Sha256(Sha256&&) noexcept;
+    Sha256& operator=(Sha256&&) noexcept;
+    void update(const void* data, std::size_t size);
+    std::string hex_digest();  // finishes; the object is reset afterwards
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+// SHA-256 of a file, read in 1 MiB pieces; throws std::runtime_error.
+std::string sha256_file_hex(const std::string& path);
+
 }  // namespace mlwm::util

@@ -59,5 +59,7 @@ for engine in ${MLWM_ENGINES:-docker podman}; do
     if [ "$engine" = docker ]; then
         echo "--- end to end: mlwm run (S3, dockerd, xarray, aws)"
         bash "$here/test_run_e2e.sh" "$BUILD/daemon/mlwm"
+        echo "--- inference artifacts (build, verify, upload, build-image)"
+        bash "$here/test_artifact.sh" "$BUILD/daemon/mlwm"
     fi
 done

@@ -1,0 +1,135 @@
+// `mlwm build-artifact` and `mlwm verify-artifact`: inference artifacts.
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+
+#include <unistd.h>
+
+#include "artifact/artifact.hpp"
+#include "command.hpp"
+#include "fetch.hpp"
+#include "storage/open.hpp"
+#include "version.hpp"
+
+namespace mlwm::app {
+namespace {
+namespace fs = std::filesystem;
+
+std::vector<std::string> g_argv;  // recorded in artifact.yaml
+
+int build_artifact(const cli::ParsedArgs& a) {
+    artifact::BuildRequest r;
+    r.name = a.positionals.at(0);
+    if (r.name.empty() || r.name.find('/') != std::string::npos)
+        throw std::invalid_argument("artifact name '" + r.name +
+                                    "': expected a plain name such as neural-lam-dini");
+    r.nl_config = a.require("nl-config");
+    r.checkpoint = a.require("checkpoint");
+    r.training_args = a.require("cli-training-args-filepath");
+    r.output_dir = a.get("output").value_or(".");
+    r.argv = g_argv;
+    r.mlwm_version = version::kFullVersion;
+    const char* env_format = std::getenv("ARTIFACT_PATH_FORMAT");
+    const std::string target =
+        a.get("upload-to")
+            .value_or(artifact::upload_target(
+                env_format && *env_format ? env_format : artifact::kDefaultUploadFormat, r.name));
+    const storage::Location dest = storage::parse_location(target);  // checked before the work
+
+    const artifact::BuildResult b = artifact::build_artifact(r);
+    std::cerr << "built inference artifact " << r.name << ": " << b.entries.size() << " files, "
+              << b.statistics.size() << " statistics variables\n";
+    std::cout << b.zip.string() << "\n";
+    if (a.has("skip-upload")) {
+        std::cerr << "not uploaded (--skip_upload). The artifact is "
+                  << fs::absolute(b.zip).string() << "\nupload it by hand to " << target
+                  << ", e.g.:\n  mlwm cp " << fs::absolute(b.zip).string() << " " << target << "\n";
+        return kExitOk;
+    }
+    upload_file(b.zip, dest, a);
+    std::cerr << "uploaded to " << target << "\n";
+    return kExitOk;
+}
+
+int verify(const cli::ParsedArgs& a) {
+    const Fetched f = fetch_to_local(a.positionals.at(0), a);
+    const artifact::VerifyResult v = artifact::verify_artifact(f.path);
+    for (const auto& p : v.problems) std::cerr << "mismatch: " << p << "\n";
+    if (!v.ok()) {
+        std::cerr << a.positionals.at(0) << ": " << v.problems.size()
+                  << " problem(s); the artifact does not match its artifact.yaml\n";
+        return kExitFailure;
+    }
+    std::cout << "ok: " << v.artifact_name << ": " << v.files << " files match artifact.yaml\n";
+    return kExitOk;
+}
+
+}  // namespace
+
+void record_argv(int argc, char** argv) {
+    g_argv.assign(argv, argv + argc);
+}
+
+std::vector<Command> artifact_commands() {
+    cli::CommandSpec build{
+        .path = "build-artifact",
+        .summary = "package a trained model for inference and upload it",
+        .description =
+            "Builds NAME.zip (entries stored uncompressed, no top-level folder): artifact.yaml,\n"
+            "checkpoint.pkl, training_cli_args.yaml, configs/<neural-lam config> (config_path\n"
+            "entries rewritten to the copied basenames), configs/<datastore configs>, and\n"
+            "stats/<datastore>.stats.zarr (the statistics variables <var>__<split>__<stat> of "
+            "each\n"
+            "mdp datastore's zarr, with their coordinates, consolidated). artifact.yaml records\n"
+            "provenance and the sha256 and size of every file. Then uploads it (multipart) to\n"
+            "--upload-to, else $ARTIFACT_PATH_FORMAT, else\n"
+            "s3://mlwm-artifacts/inference-artifacts/{artifact_name}.zip.",
+        .options =
+            {
+                {"nl-config",
+                 "PATH",
+                 "the neural-lam configuration (config.yaml)",
+                 true,
+                 false,
+                 {"nl_config"}},
+                {"checkpoint", "PATH", "the trained checkpoint", true},
+                {"cli-training-args-filepath",
+                 "PATH",
+                 "training arguments, a YAML list of one-key maps",
+                 true,
+                 false,
+                 {"cli_training_args_filepath"}},
+                {"skip-upload",
+                 "",
+                 "build only; say where the zip is and where to upload it",
+                 false,
+                 false,
+                 {"skip_upload"}},
+                {"output", "DIR", "where the zip is written (default: the current folder)"},
+                {"upload-to", "URI", "upload target (s3://BUCKET/KEY.zip or file:///PATH)"},
+                {"endpoint-url", "URL",
+                 "S3 endpoint (default: AWS_ENDPOINT_URL, the shared config, or AWS)"},
+                {"region", "REGION", "S3 region"},
+                {"profile", "NAME", "credentials profile"},
+            },
+        .positionals = {{"NAME", "the artifact's name, e.g. neural-lam-dini"}},
+        .epilog =
+            "example:\n  mlwm build-artifact neural-lam-dini --nl_config config.yaml --checkpoint "
+            "last.ckpt \\\n"
+            "    --cli_training_args_filepath training_cli_args.yaml",
+    };
+    cli::CommandSpec verify_spec{
+        .path = "verify-artifact",
+        .summary = "check an inference artifact against its artifact.yaml checksums",
+        .description =
+            "Reads every file of the zip and compares its sha256 and size with artifact.yaml;\n"
+            "files missing from the zip or not listed are problems too. Exit 0 only if all match.",
+        .options = {{"endpoint-url", "URL", "S3 endpoint"},
+                    {"region", "REGION", "S3 region"},
+                    {"profile", "NAME", "credentials profile"}},
+        .positionals = {{"PATH_OR_URI", "the zip: a path, file:///PATH or s3://BUCKET/KEY"}},
+    };
+    return {{build, build_artifact}, {verify_spec, verify}};
+}
+
+}  // namespace mlwm::app

@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# `mlwm build-artifact` / `mlwm verify-artifact` / `mlwm build-image --artifact`:
+# a neural-lam configuration with an mdp datastore whose zarr is written by
+# xarray; the zip checked with unzip and Python's zipfile, the statistics with
+# xarray, the upload with the aws CLI; the error cases; a 3 GiB sparse
+# checkpoint within 100 MiB of resident memory. Needs MLWM_TEST_S3_ENDPOINT,
+# AWS_* and (for the image) MLWM_TEST_DOCKER_SOCKET, MLWM_TEST_IMAGE.
+source "$(dirname "$0")/../cli/lib.sh"
+MLWM=$1
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+EP=${MLWM_TEST_S3_ENDPOINT:?}
+PY=/usr/bin/python3
+aws_() { /usr/bin/aws --endpoint-url "$EP" "$@"; }
+W=$(mktemp -d /tmp/mlwm-artifact.XXXXXX)
+trap 'rm -rf "$W" "$_tmp"' EXIT
+export AWS_ENDPOINT_URL=$EP
+
+# a training run's files: neural-lam config, datastore config + zarr, arguments, checkpoint
+mkdir -p "$W/train/data"
+cat >"$W/train/config.yaml" <<'YAML'
+datastore:
+  kind: mdp
+  config_path: data/danra.datastore.yaml
+training:
+  state_feature_weighting: {}
+YAML
+echo "schema_version: v0.5.0" >"$W/train/data/danra.datastore.yaml"
+printf -- '- num_workers: 6\n- precision: bf16-mixed\n- val_steps_to_log: 1 2 4\n' >"$W/train/training_cli_args.yaml"
+head -c 5000000 /dev/urandom >"$W/train/last.ckpt"
+run "$PY" - "$W/train/data/danra.datastore.zarr" <<'PY'
+import sys, numpy as np, xarray as xr
+rng = np.random.default_rng(3)
+feats = ["t2m", "u10", "v10"]
+ds = xr.Dataset(
+    {"state": (("time", "grid_index", "state_feature"), rng.normal(size=(4, 50, 3))),
+     "state__train__mean": (("state_feature",), rng.normal(size=3)),
+     "state__train__std": (("state_feature",), rng.random(3) + 0.5),
+     "state__train__diff_std": (("state_feature",), rng.random(3)),
+     "forcing__train__std": (("forcing_feature",), rng.random(2))},
+    coords={"state_feature": feats, "forcing_feature": ["toa", "sst"],
+            "time": np.arange(4), "grid_index": np.arange(50)})
+ds.to_zarr(sys.argv[1], consolidated=True, mode="w")
+PY
+expect_status 0
+
+# build, without upload
+run "$MLWM" build-artifact dini-test --nl_config "$W/train/config.yaml" --checkpoint "$W/train/last.ckpt" \
+    --cli_training_args_filepath "$W/train/training_cli_args.yaml" --skip_upload --output "$W/out"
+expect_status 0
+expect_stdout "$W/out/dini-test.zip"
+expect_stderr_contains "upload it by hand to s3://mlwm-artifacts/inference-artifacts/dini-test.zip"
+ZIP=$W/out/dini-test.zip
+
+# the listing: exactly the layout, no top-level folder, stored; unzip and Python agree
+expected="artifact.yaml
+checkpoint.pkl
+configs/config.yaml
+configs/danra.datastore.yaml
+stats/danra.datastore.stats.zarr/.zattrs
+stats/danra.datastore.stats.zarr/.zgroup
+stats/danra.datastore.stats.zarr/.zmetadata
+training_cli_args.yaml"
+run sh -c "unzip -Z1 '$ZIP' | grep -v '^stats/.*/[^.]' | sort"
+expect_stdout "$expected"
+run sh -c "$PY -m zipfile -l '$ZIP' | tail -n +2 | awk '{print \$1}' | grep -v '^stats/.*/[^.]' | sort"
+expect_stdout "$expected"
+run sh -c "unzip -Z1 '$ZIP' | sort | md5sum; $PY -m zipfile -l '$ZIP' | tail -n +2 | awk '{print \$1}' | sort | md5sum"
+CHECKS=$((CHECKS + 1))
+[ "$(printf '%s\n' "$OUT" | sort -u | wc -l)" = 1 ] || _fail "unzip and python zipfile list the same entries"
+run sh -c "unzip -v '$ZIP' | awk 'NR>3 && \$2 != \"Stored\" && \$2 != \"--------\" && NF>7 {print}'"
+expect_stdout ""
+run sh -c "unzip -Z1 '$ZIP' | grep -c '^stats/danra.datastore.stats.zarr/state__train__mean/'"
+CHECKS=$((CHECKS + 1))
+[ "$OUT" -ge 2 ] || _fail "the statistics arrays are in the zip with their chunks"
+
+# the statistics: exactly the statistics variables, identical values, with their coordinates
+mkdir -p "$W/unz" && (cd "$W/unz" && unzip -q "$ZIP")
+run "$PY" -c '
+import sys, xarray as xr
+src = xr.open_zarr(sys.argv[1]); st = xr.open_zarr(sys.argv[2])
+stats = sorted(v for v in src.data_vars if v.count("__") == 2)
+assert sorted(st.data_vars) == stats, (sorted(st.data_vars), stats)
+for v in stats: xr.testing.assert_identical(src[v].load(), st[v].load())
+print(" ".join(stats), list(st["state__train__mean"].state_feature.values))' \
+    "$W/train/data/danra.datastore.zarr" "$W/unz/stats/danra.datastore.stats.zarr"
+expect_status 0
+expect_stdout "forcing__train__std state__train__diff_std state__train__mean state__train__std ['t2m', 'u10', 'v10']"
+run grep -x "  config_path: danra.datastore.yaml" "$W/unz/configs/config.yaml"
+expect_status 0
+run "$PY" -c 'import yaml,sys; a=yaml.safe_load(open(sys.argv[1])); print(a["artifact_name"], sorted(a["files"])[0], len(a["files"]), "argv" in a and "hostname" in a and "created" in a)' "$W/unz/artifact.yaml"
+expect_stdout_contains "dini-test checkpoint.pkl"
+expect_stdout_contains "True"
+run cmp "$W/unz/checkpoint.pkl" "$W/train/last.ckpt"
+expect_status 0
+
+# verification, and a tampered zip
+run "$MLWM" verify-artifact "$ZIP"
+expect_status 0
+expect_stdout_contains "ok: dini-test:"
+cp "$ZIP" "$W/tampered.zip"
+(cd "$W/unz" && printf -- '- num_workers: 7\n' >training_cli_args.yaml && zip -q -0 "$W/tampered.zip" training_cli_args.yaml)
+run "$MLWM" verify-artifact "$W/tampered.zip"
+expect_status 1
+expect_stderr_contains "mismatch: training_cli_args.yaml"
+
+# upload (multipart above 16 MiB: a larger checkpoint), download with aws, byte-identical
+head -c 40000000 /dev/urandom >"$W/train/big.ckpt"
+run "$MLWM" build-artifact dini-big --nl-config "$W/train/config.yaml" --checkpoint "$W/train/big.ckpt" \
+    --cli-training-args-filepath "$W/train/training_cli_args.yaml" --output "$W/out" \
+    --upload-to "s3://mlwm-test/inference-artifacts/dini-big.zip"
+expect_status 0
+expect_stderr_contains "uploaded to s3://mlwm-test/inference-artifacts/dini-big.zip"
+run aws_ s3 cp --only-show-errors s3://mlwm-test/inference-artifacts/dini-big.zip "$W/from-s3.zip"
+expect_status 0
+run cmp "$W/from-s3.zip" "$W/out/dini-big.zip"
+expect_status 0
+run aws_ s3api head-object --bucket mlwm-test --key inference-artifacts/dini-big.zip --query ETag --output text
+expect_stdout_contains "-"  # a multipart ETag
+ARTIFACT_PATH_FORMAT="s3://mlwm-test/env-format/{artifact_name}.zip" run "$MLWM" build-artifact dini-env \
+    --nl_config "$W/train/config.yaml" --checkpoint "$W/train/last.ckpt" \
+    --cli_training_args_filepath "$W/train/training_cli_args.yaml" --output "$W/out"
+expect_status 0
+run "$MLWM" verify-artifact s3://mlwm-test/env-format/dini-env.zip
+expect_status 0
+
+# errors
+bad() { run "$MLWM" build-artifact x "$@" --skip_upload --output "$W/out"; expect_status 2; expect_stderr_one_line; }
+bad --nl_config "$W/train/config.yaml" --checkpoint "$W/missing.ckpt" --cli_training_args_filepath "$W/train/training_cli_args.yaml"
+expect_stderr_contains "checkpoint $W/missing.ckpt does not exist"
+bad --nl_config "$W/train/config.yaml" --checkpoint "$W/train/last.ckpt" --cli_training_args_filepath "$W/none.yaml"
+expect_stderr_contains "training arguments file $W/none.yaml does not exist"
+printf -- '- a: [unclosed\n' >"$W/broken.yaml"
+bad --nl_config "$W/train/config.yaml" --checkpoint "$W/train/last.ckpt" --cli_training_args_filepath "$W/broken.yaml"
+expect_stderr_contains "not valid YAML"
+printf 'training: {}\n' >"$W/not-nl.yaml"
+bad --nl_config "$W/not-nl.yaml" --checkpoint "$W/train/last.ckpt" --cli_training_args_filepath "$W/train/training_cli_args.yaml"
+expect_stderr_contains "does not look like a neural-lam configuration"
+printf 'datastore: {kind: npyfilesmeps, config_path: data/danra.datastore.yaml}\n' >"$W/train/meps.yaml"
+bad --nl_config "$W/train/meps.yaml" --checkpoint "$W/train/last.ckpt" --cli_training_args_filepath "$W/train/training_cli_args.yaml"
+expect_stderr_contains "datastore kind 'npyfilesmeps'"
+run "$MLWM" build-artifact x --checkpoint "$W/train/last.ckpt"
+expect_status 2
+expect_stderr_contains "missing required option --nl-config"
+
+# a 3 GiB sparse checkpoint: streamed, never held in memory
+truncate -s 3G "$W/train/huge.ckpt"
+run /usr/bin/time -f "%M" -o "$W/rss" "$MLWM" build-artifact dini-huge --nl_config "$W/train/config.yaml" \
+    --checkpoint "$W/train/huge.ckpt" --cli_training_args_filepath "$W/train/training_cli_args.yaml" \
+    --skip_upload --output "$W/out"
+expect_status 0
+rss_kib=$(tail -n 1 "$W/rss")
+echo "peak resident memory with a 3 GiB checkpoint: $((rss_kib / 1024)) MiB"
+CHECKS=$((CHECKS + 1))
+[ "$rss_kib" -lt $((100 * 1024)) ] || _fail "peak resident memory $((rss_kib / 1024)) MiB is under 100 MiB"
+rm -f "$W/out/dini-huge.zip" "$W/train/huge.ckpt"
+
+# build-image: the artifact verified and unpacked into the build context
+if [ -n "${MLWM_TEST_DOCKER_SOCKET:-}" ]; then
+    mkdir -p "$W/conf/with-artifact"
+    cat >"$W/conf/with-artifact/Containerfile" <<'CF'
+ARG BASE_IMAGE=mlwm-test/busybox:1
+FROM ${BASE_IMAGE}
+COPY artifact/ /artifact/
+CMD ["sh", "-c", "head -n 1 /artifact/artifact.yaml; ls /artifact/stats"]
+CF
+    run "$MLWM" build-image with-artifact --configurations "$W/conf" --docker-socket "$MLWM_TEST_DOCKER_SOCKET" \
+        --build-arg "BASE_IMAGE=$MLWM_TEST_IMAGE" --artifact "file://$ZIP" --repository mlwm-test --tag a1 --quiet
+    expect_status 0
+    expect_stderr_contains "files verified, unpacked into artifact/"
+    run env DOCKER_HOST="unix://$MLWM_TEST_DOCKER_SOCKET" docker run --rm --network none mlwm-test/with-artifact:a1
+    expect_stdout "artifact_name: dini-test
+danra.datastore.stats.zarr"
+    run "$MLWM" build-image with-artifact --configurations "$W/conf" --docker-socket "$MLWM_TEST_DOCKER_SOCKET" \
+        --build-arg "BASE_IMAGE=$MLWM_TEST_IMAGE" --artifact "file://$W/tampered.zip" --repository mlwm-test --tag a2
+    expect_status 1
+    expect_stderr_contains "does not match its artifact.yaml"
+    expect_stderr_contains "not building"
+fi
+finish
