@@ -1,0 +1,225 @@
+#include "ledger/ledger.hpp"
+
+#include <chrono>
+
+#include <sqlite3.h>
+
+namespace mlwm::ledger {
+namespace {
+
+std::int64_t now_seconds() {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+// A prepared statement, finalised at scope exit.
+class Stmt {
+public:
+    Stmt(sqlite3* db, const char* sql) : db_(db) {
+        if (sqlite3_prepare_v2(db, sql, -1, &s_, nullptr) != SQLITE_OK)
+            throw LedgerError(std::string("ledger: cannot prepare statement: ") +
+                              sqlite3_errmsg(db));
+    }
+    ~Stmt() { sqlite3_finalize(s_); }
+    Stmt& bind(int i, const std::string& v) {
+        sqlite3_bind_text(s_, i, v.c_str(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+        return *this;
+    }
+    Stmt& bind(int i, std::int64_t v) {
+        sqlite3_bind_int64(s_, i, v);
+        return *this;
+    }
+    bool step() {
+        const int rc = sqlite3_step(s_);
+        if (rc == SQLITE_ROW) return true;
+        if (rc == SQLITE_DONE) return false;
+        throw LedgerError(std::string("ledger: ") + sqlite3_errmsg(db_));
+    }
+    std::string text(int col) const {
+        const auto* p = sqlite3_column_text(s_, col);
+        return p ? reinterpret_cast<const char*>(p) : "";
+    }
+    std::int64_t integer(int col) const { return sqlite3_column_int64(s_, col); }
+
+private:
+    sqlite3* db_;
+    sqlite3_stmt* s_ = nullptr;
+};
+
+constexpr const char* kColumns =
+    "run_id, model, analysis_time, member, state, attempt, container_id, not_before, message, "
+    "created, updated";
+
+RunRecord read_record(const Stmt& s) {
+    RunRecord r;
+    r.run_id = s.text(0);
+    r.model = s.text(1);
+    r.analysis_time = s.text(2);
+    r.member = static_cast<int>(s.integer(3));
+    r.state = schedule::parse_state(s.text(4)).value_or(schedule::RunState::failed);
+    r.attempt = static_cast<int>(s.integer(5));
+    r.container_id = s.text(6);
+    r.not_before = s.integer(7);
+    r.message = s.text(8);
+    r.created = s.integer(9);
+    r.updated = s.integer(10);
+    return r;
+}
+
+}  // namespace
+
+Ledger::Ledger(const std::filesystem::path& file) : file_(file) {
+    std::error_code ec;
+    std::filesystem::create_directories(file.parent_path(), ec);
+    sqlite3* db = nullptr;
+    if (sqlite3_open_v2(file.c_str(), &db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                        nullptr) != SQLITE_OK) {
+        const std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
+        sqlite3_close(db);
+        throw LedgerError("cannot open the run ledger " + file.string() + ": " + msg);
+    }
+    db_ = db;
+    sqlite3_busy_timeout(db, 5000);
+    exec("PRAGMA journal_mode=WAL");
+    exec("PRAGMA synchronous=FULL");  // a transition survives a crash once written
+    exec(
+        "CREATE TABLE IF NOT EXISTS runs (run_id TEXT PRIMARY KEY, model TEXT NOT NULL, "
+        "analysis_time TEXT NOT NULL, "
+        "member INTEGER NOT NULL, state TEXT NOT NULL, attempt INTEGER NOT NULL DEFAULT 0, "
+        "container_id TEXT NOT NULL "
+        "DEFAULT '', not_before INTEGER NOT NULL DEFAULT 0, message TEXT NOT NULL DEFAULT '', "
+        "created INTEGER NOT NULL, "
+        "updated INTEGER NOT NULL)");
+    exec("CREATE INDEX IF NOT EXISTS runs_state ON runs(state)");
+    exec(
+        "CREATE TABLE IF NOT EXISTS transitions (id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT "
+        "NOT NULL, at INTEGER "
+        "NOT NULL, from_state TEXT NOT NULL, to_state TEXT NOT NULL, message TEXT NOT NULL)");
+    exec("CREATE INDEX IF NOT EXISTS transitions_run ON transitions(run_id)");
+}
+
+Ledger::~Ledger() {
+    sqlite3_close(static_cast<sqlite3*>(db_));
+}
+
+void Ledger::exec(const std::string& sql) {
+    char* err = nullptr;
+    if (sqlite3_exec(static_cast<sqlite3*>(db_), sql.c_str(), nullptr, nullptr, &err) !=
+        SQLITE_OK) {
+        const std::string msg = err ? err : "unknown error";
+        sqlite3_free(err);
+        throw LedgerError("run ledger " + file_.string() + ": " + msg);
+    }
+}
+
+RunRecord Ledger::ensure(const std::string& run_id, const std::string& model,
+                         const std::string& analysis_time, int member) {
+    auto* db = static_cast<sqlite3*>(db_);
+    const std::int64_t now = now_seconds();
+    Stmt ins(db,
+             "INSERT OR IGNORE INTO runs (run_id, model, analysis_time, member, state, created, "
+             "updated) "
+             "VALUES (?, ?, ?, ?, 'waiting_inputs', ?, ?)");
+    ins.bind(1, run_id)
+        .bind(2, model)
+        .bind(3, analysis_time)
+        .bind(4, std::int64_t{member})
+        .bind(5, now)
+        .bind(6, now);
+    ins.step();
+    return *get(run_id);
+}
+
+std::optional<RunRecord> Ledger::get(const std::string& run_id) {
+    Stmt s(static_cast<sqlite3*>(db_),
+           (std::string("SELECT ") + kColumns + " FROM runs WHERE run_id = ?").c_str());
+    s.bind(1, run_id);
+    if (!s.step()) return std::nullopt;
+    return read_record(s);
+}
+
+RunRecord Ledger::transition(const std::string& run_id, schedule::RunState to,
+                             const std::string& message, std::optional<std::string> container_id,
+                             std::optional<std::int64_t> not_before) {
+    exec("BEGIN IMMEDIATE");
+    try {
+        auto current = get(run_id);
+        if (!current) throw LedgerError("ledger: no run " + run_id);
+        if (!schedule::transition_allowed(current->state, to))
+            throw LedgerError("ledger: run " + run_id + " cannot go from " +
+                              std::string(schedule::state_name(current->state)) + " to " +
+                              std::string(schedule::state_name(to)));
+        const std::int64_t now = now_seconds();
+        const bool retry = to == schedule::RunState::waiting_inputs;
+        Stmt up(static_cast<sqlite3*>(db_),
+                "UPDATE runs SET state = ?, message = ?, updated = ?, attempt = attempt + ?, "
+                "container_id = ?, "
+                "not_before = ? WHERE run_id = ?");
+        up.bind(1, std::string(schedule::state_name(to)))
+            .bind(2, message)
+            .bind(3, now)
+            .bind(4, std::int64_t{retry ? 1 : 0})
+            .bind(5, container_id.value_or(retry ? std::string() : current->container_id))
+            .bind(6, not_before.value_or(current->not_before))
+            .bind(7, run_id);
+        up.step();
+        Stmt hist(static_cast<sqlite3*>(db_),
+                  "INSERT INTO transitions (run_id, at, from_state, to_state, message) VALUES (?, "
+                  "?, ?, ?, ?)");
+        hist.bind(1, run_id)
+            .bind(2, now)
+            .bind(3, std::string(schedule::state_name(current->state)))
+            .bind(4, std::string(schedule::state_name(to)))
+            .bind(5, message);
+        hist.step();
+        exec("COMMIT");
+    } catch (...) {
+        exec("ROLLBACK");
+        throw;
+    }
+    return *get(run_id);
+}
+
+std::vector<RunRecord> Ledger::in_state(schedule::RunState st) {
+    Stmt s(static_cast<sqlite3*>(db_), (std::string("SELECT ") + kColumns +
+                                        " FROM runs WHERE state = ? ORDER BY analysis_time, run_id")
+                                           .c_str());
+    s.bind(1, std::string(schedule::state_name(st)));
+    std::vector<RunRecord> out;
+    while (s.step()) out.push_back(read_record(s));
+    return out;
+}
+
+std::vector<RunRecord> Ledger::recent(int limit) {
+    Stmt s(static_cast<sqlite3*>(db_),
+           (std::string("SELECT ") + kColumns + " FROM runs ORDER BY updated DESC, run_id LIMIT ?")
+               .c_str());
+    s.bind(1, std::int64_t{limit});
+    std::vector<RunRecord> out;
+    while (s.step()) out.push_back(read_record(s));
+    return out;
+}
+
+std::vector<Transition> Ledger::history(const std::string& run_id) {
+    Stmt s(static_cast<sqlite3*>(db_),
+           "SELECT run_id, at, from_state, to_state, message FROM transitions WHERE run_id = ? "
+           "ORDER BY id");
+    s.bind(1, run_id);
+    std::vector<Transition> out;
+    while (s.step()) out.push_back({s.text(0), s.integer(1), s.text(2), s.text(3), s.text(4)});
+    return out;
+}
+
+bool Ledger::writable() {
+    try {
+        exec("BEGIN IMMEDIATE");
+        exec("ROLLBACK");
+        return true;
+    } catch (const LedgerError&) {
+        return false;
+    }
+}
+
+}  // namespace mlwm::ledger

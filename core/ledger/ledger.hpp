@@ -1,0 +1,73 @@
+// The run ledger (issue: the daemon): one SQLite database (WAL) in the state
+// folder. A run's row changes before the action the change starts
+// (write-ahead), and every transition is kept in an append-only history, so a
+// restarted daemon knows what it was doing and never repeats a finished run.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "schedule/run_state.hpp"
+
+namespace mlwm::ledger {
+
+struct RunRecord {
+    std::string run_id;  // <model>/<time>/member<N>
+    std::string model;
+    std::string analysis_time;  // YYYY-MM-DDThhmmZ
+    int member = 0;
+    schedule::RunState state = schedule::RunState::waiting_inputs;
+    int attempt = 0;
+    std::string container_id;
+    std::int64_t not_before = 0;  // unix seconds: no new attempt before
+    std::string message;
+    std::int64_t created = 0, updated = 0;  // unix seconds
+};
+
+struct Transition {
+    std::string run_id;
+    std::int64_t at = 0;
+    std::string from, to, message;
+};
+
+class LedgerError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+class Ledger {
+public:
+    // Opens (creating) <state_dir>/ledger.sqlite3 in WAL mode. Throws LedgerError.
+    explicit Ledger(const std::filesystem::path& file);
+    ~Ledger();
+    Ledger(const Ledger&) = delete;
+    Ledger& operator=(const Ledger&) = delete;
+
+    // Inserts the run in waiting_inputs unless it exists; returns the record.
+    RunRecord ensure(const std::string& run_id, const std::string& model,
+                     const std::string& analysis_time, int member);
+    std::optional<RunRecord> get(const std::string& run_id);
+    // Moves a run to `to` (checked against the state machine) in one
+    // transaction with its history row. Throws LedgerError for a transition
+    // the state machine does not allow or an unknown run.
+    RunRecord transition(const std::string& run_id, schedule::RunState to,
+                         const std::string& message,
+                         std::optional<std::string> container_id = std::nullopt,
+                         std::optional<std::int64_t> not_before = std::nullopt);
+    std::vector<RunRecord> in_state(schedule::RunState s);
+    std::vector<RunRecord> recent(int limit);
+    std::vector<Transition> history(const std::string& run_id);
+    // Writable? (for /readyz)
+    bool writable();
+
+private:
+    void exec(const std::string& sql);
+    void* db_ = nullptr;  // sqlite3*
+    std::filesystem::path file_;
+};
+
+}  // namespace mlwm::ledger

@@ -1,0 +1,151 @@
+// The scheduler's pure parts: the run state machine, catch-up, discovery,
+// and the run ledger on SQLite.
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include "config/model_config.hpp"
+#include "ledger/ledger.hpp"
+#include "schedule/discovery.hpp"
+#include "schedule/run_state.hpp"
+
+using namespace mlwm;
+using namespace mlwm::schedule;
+using S = RunState;
+
+TEST_CASE("run states: names and the allowed transitions") {
+    for (auto s : {S::waiting_inputs, S::staging, S::launching, S::running, S::publishing,
+                   S::succeeded, S::failed, S::timed_out, S::expired, S::cancelled})
+        CHECK(parse_state(state_name(s)) == s);
+    CHECK_FALSE(parse_state("done").has_value());
+    // the happy path
+    CHECK(transition_allowed(S::waiting_inputs, S::staging));
+    CHECK(transition_allowed(S::staging, S::launching));
+    CHECK(transition_allowed(S::launching, S::running));
+    CHECK(transition_allowed(S::running, S::publishing));
+    CHECK(transition_allowed(S::publishing, S::succeeded));
+    // failures, retries, expiry, cancel
+    CHECK(transition_allowed(S::running, S::timed_out));
+    CHECK(transition_allowed(S::failed, S::waiting_inputs));
+    CHECK(transition_allowed(S::timed_out, S::waiting_inputs));
+    CHECK(transition_allowed(S::waiting_inputs, S::expired));
+    CHECK(transition_allowed(S::running, S::cancelled));
+    // never out of a final state, never skipping ahead, never publishing twice
+    CHECK_FALSE(transition_allowed(S::succeeded, S::waiting_inputs));
+    CHECK_FALSE(transition_allowed(S::succeeded, S::publishing));
+    CHECK_FALSE(transition_allowed(S::waiting_inputs, S::running));
+    CHECK_FALSE(transition_allowed(S::staging, S::publishing));
+    CHECK_FALSE(transition_allowed(S::expired, S::staging));
+    CHECK_FALSE(transition_allowed(S::cancelled, S::cancelled));
+}
+
+TEST_CASE("catch-up policies") {
+    using namespace std::chrono;
+    const auto t = [](int d, int h) { return paths::AnalysisTime::from_fields(2023, 10, d, h, 0); };
+    const auto now = t(3, 12).time_point() + minutes(30);
+    const std::vector<paths::AnalysisTime> times{t(1, 0), t(3, 12), t(2, 12), t(1, 0), t(3, 6)};
+    auto d = apply_catch_up(times, parse_catch_up("all"), now);
+    CHECK(d.run.size() == 4);  // duplicates folded
+    CHECK(d.expired.empty());
+    CHECK(std::is_sorted(d.run.begin(), d.run.end()));
+    d = apply_catch_up(times, parse_catch_up("latest"), now);
+    CHECK(d.run == std::vector<paths::AnalysisTime>{t(3, 12)});
+    CHECK(d.expired.size() == 3);
+    d = apply_catch_up(times, parse_catch_up("P1D"), now);
+    CHECK(d.run == std::vector<paths::AnalysisTime>{t(3, 6), t(3, 12)});
+    CHECK(d.expired == std::vector<paths::AnalysisTime>{t(1, 0), t(2, 12)});
+    CHECK_THROWS_WITH_AS(parse_catch_up("sometimes"),
+                         doctest::Contains("all, latest or a maximum age"), std::invalid_argument);
+}
+
+TEST_CASE("discovery: the listing prefix, the analysis-time folders, start-after") {
+    const auto cfg = config::parse_model_config("m", "f", R"(docker_image: x/y:1
+inputs:
+  a:
+    uri_args:
+      bbox: {lon_min: -10.0, lat_min: 50.0, lon_max: 10.0, lat_max: 60.0}
+      resolution: {lon_resolution: 2.5, lat_resolution: 2.5, unit: km}
+      data_kind: pressure_levels
+      model_name: harmonie
+      model_config: dini
+      bucket_name: forecast-data
+    internal_path: /in/a
+  b:
+    uri: s3://harmonie-zarr/dini/control/{analysis_time:%Y-%m-%dT%H%M%SZ}/single_levels.zarr
+    internal_path: /in/b
+outputs:
+  o:
+    uri: s3://out-bucket/x/{analysis_time}/o.zarr
+    internal_path: /out
+)");
+    const auto wa = watch_prefix(cfg.inputs[0]);
+    REQUIRE(wa.has_value());
+    CHECK(wa->bucket == "forecast-data");
+    CHECK(wa->prefix == "harmonie/dini/w-10p0_s50p0_e10p0_n60p0/dx2p5km_dy2p5km/");
+    const auto scan = scan_common_prefixes(
+        *wa, {wa->prefix + "2023-10-01T1200Z/", wa->prefix + "2023-10-01T0600Z/",
+              wa->prefix + "latest/", wa->prefix + "2023-13-01T0000Z/"});
+    CHECK(scan.times ==
+          std::vector<paths::AnalysisTime>{paths::AnalysisTime::from_fields(2023, 10, 1, 6, 0),
+                                           paths::AnalysisTime::from_fields(2023, 10, 1, 12, 0)});
+    CHECK(scan.foreign.size() == 2);
+    const std::string after =
+        start_after(*wa, paths::AnalysisTime::from_fields(2023, 10, 1, 12, 0));
+    CHECK(after == wa->prefix + "2023-10-01T1200Z0");
+    CHECK(wa->prefix + "2023-10-01T1200Z/member0/pressure_levels.zarr/.zmetadata" <
+          after);                                     // the folder is past
+    CHECK(after < wa->prefix + "2023-10-01T1800Z/");  // later ones are not
+
+    const auto wb = watch_prefix(cfg.inputs[1]);
+    REQUIRE(wb.has_value());
+    CHECK(wb->bucket == "harmonie-zarr");
+    CHECK(wb->prefix == "dini/control/");
+    CHECK(parse_segment("2023-10-01T060000Z", wb->segment) ==
+          paths::AnalysisTime::from_fields(2023, 10, 1, 6, 0));
+    CHECK_FALSE(
+        parse_segment("2023-10-01T060030Z", wb->segment).has_value());  // seconds must be zero
+    CHECK_FALSE(parse_segment("2023-10-01", wb->segment).has_value());
+    CHECK(start_after(*wb, paths::AnalysisTime::from_fields(2023, 10, 1, 6, 0)) ==
+          "dini/control/2023-10-01T060000Z0");
+}
+
+TEST_CASE("ledger: write-ahead transitions, history, restart") {
+    namespace fs = std::filesystem;
+    const fs::path dir = fs::temp_directory_path() / ("mlwm-ledger-" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    const std::string id = "persistence/2023-10-01T1200Z/member0";
+    {
+        ledger::Ledger l(dir / "ledger.sqlite3");
+        CHECK(l.writable());
+        auto r = l.ensure(id, "persistence", "2023-10-01T1200Z", 0);
+        CHECK(r.state == S::waiting_inputs);
+        CHECK(l.ensure(id, "persistence", "2023-10-01T1200Z", 0).created == r.created);  // once
+        l.transition(id, S::staging, "inputs complete");
+        l.transition(id, S::launching, "staged 3 MiB");
+        r = l.transition(id, S::running, "started", std::string("c0ffee"));
+        CHECK(r.container_id == "c0ffee");
+        CHECK_THROWS_WITH_AS(l.transition(id, S::succeeded, "skip"),
+                             doctest::Contains("cannot go from running to succeeded"),
+                             ledger::LedgerError);
+        CHECK(l.get(id)->state == S::running);  // the refused transition changed nothing
+        CHECK(l.in_state(S::running).size() == 1);
+    }
+    {
+        // a restarted daemon finds the run where it was, with its container
+        ledger::Ledger l(dir / "ledger.sqlite3");
+        auto r = l.get(id);
+        REQUIRE(r.has_value());
+        CHECK(r->state == S::running);
+        CHECK(r->container_id == "c0ffee");
+        l.transition(id, S::failed, "exit 1", std::nullopt, 1700000000);
+        const auto retried = l.transition(id, S::waiting_inputs, "retry");
+        CHECK(retried.attempt == 1);
+        CHECK(retried.container_id.empty());
+        const auto h = l.history(id);
+        REQUIRE(h.size() == 5);
+        CHECK(h.front().from == "waiting_inputs");
+        CHECK(h.back().to == "waiting_inputs");
+        CHECK(l.recent(10).size() == 1);
+        CHECK_THROWS_AS(l.transition("nope", S::staging, ""), ledger::LedgerError);
+    }
+    fs::remove_all(dir);
+}
