@@ -10,6 +10,7 @@
 #include "config/host_config.hpp"
 #include "config/issues.hpp"
 #include "config/model_config.hpp"
+#include "loading.hpp"
 #include "paths/analysis_time.hpp"
 #include "run/execute.hpp"
 #include "run/plan.hpp"
@@ -18,45 +19,6 @@
 namespace mlwm::app {
 namespace {
 namespace fs = std::filesystem;
-
-struct Loaded {
-    config::HostConfig host;
-    std::vector<config::ModelConfig> models;
-    std::vector<config::ConfigIssue> issues;
-};
-
-// The host configuration and every model configuration below `dir` (or the
-// host's configurations_dir); issues are collected, not thrown.
-Loaded load_all(const cli::ParsedArgs& a, const std::optional<std::string>& dir_arg) {
-    Loaded l;
-    try {
-        l.host = config::load_host_config(config::find_host_config(a.get("config").value_or("")));
-    } catch (const config::ConfigError& e) {
-        l.issues = e.issues();
-    }
-    const fs::path dir = dir_arg ? fs::path(*dir_arg) : l.host.configurations_dir;
-    std::vector<fs::path> folders;
-    std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(dir, ec))
-        if (entry.is_directory() && fs::exists(entry.path() / "config.yaml"))
-            folders.push_back(entry.path());
-    if (ec)
-        l.issues.push_back(
-            {dir.string(), 0, 0, "", "cannot read the configurations folder: " + ec.message()});
-    else if (folders.empty())
-        l.issues.push_back({dir.string(), 0, 0, "",
-                            "no model configurations (expected <model>/config.yaml folders)"});
-    std::sort(folders.begin(), folders.end());
-    for (const auto& f : folders) {
-        try {
-            l.models.push_back(config::load_model_config(f));
-        } catch (const config::ConfigError& e) {
-            l.issues.insert(l.issues.end(), e.issues().begin(), e.issues().end());
-        }
-    }
-    l.host.configurations_dir = dir;
-    return l;
-}
 
 int validate(const cli::ParsedArgs& a) {
     const Loaded l =

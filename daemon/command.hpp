@@ -31,6 +31,7 @@ std::vector<Command> image_commands();
 std::vector<Command> storage_commands();
 std::vector<Command> run_commands();
 std::vector<Command> artifact_commands();
+std::vector<Command> daemon_commands();
 
 // Keeps the process arguments (build-artifact records them).
 void record_argv(int argc, char** argv);

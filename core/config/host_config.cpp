@@ -30,7 +30,7 @@ HostConfig parse_host_config(const std::string& file, const std::string& text) {
     }
     if (!r.map(root, "",
                {"storage", "docker", "work_dir", "configurations_dir", "state_dir", "http", "log",
-                "concurrency", "keep_failed_runs"}))
+                "concurrency", "keep_failed_runs", "daemon"}))
         r.throw_if_any();
     const YAML::Node st = root["storage"];
     if (r.map(st, "storage", {"type", "endpoint", "region", "profile", "virtual_hosted", "root"},
@@ -91,6 +91,13 @@ HostConfig parse_host_config(const std::string& file, const std::string& text) {
     }
     if (auto v = r.integer(root, "keep_failed_runs", "", 0, 100000))
         c.keep_failed_runs = static_cast<int>(*v);
+    const YAML::Node dm = root["daemon"];
+    if (r.map(dm, "daemon", {"poll_interval"}, false))
+        if (auto d = r.duration(dm, "poll_interval", "daemon")) {
+            if (d->count() < 1)
+                r.issue(dm["poll_interval"], "daemon.poll_interval", "must be at least 1 second");
+            c.poll_interval = *d;
+        }
     r.throw_if_any();
     return c;
 }

@@ -3,6 +3,7 @@
 // Every key is optional; the defaults are listed in deploy/mlwm.yaml.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <string>
 
@@ -26,6 +27,7 @@ struct HostConfig {
     int max_concurrent_runs = 2;
     int transfer_concurrency = 64;
     int keep_failed_runs = 10;
+    std::chrono::seconds poll_interval{30};  // daemon: how often the input prefixes are listed
 };
 
 // Relative paths in the file are relative to its folder. Throws ConfigError.

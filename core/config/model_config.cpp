@@ -263,6 +263,16 @@ ModelConfig parse_model_config(const std::string& name, const std::string& file,
                     "expected a network mode such as none, bridge or host");
     }
     c.command = r.string_list(root, "command", "");
+    if (auto cu = r.string(root, "catch_up", "", false)) {
+        c.catch_up = *cu;
+        if (*cu != "all" && *cu != "latest") try {
+                (void)parse_iso_duration(*cu);
+            } catch (const std::invalid_argument&) {
+                r.issue(root["catch_up"], "catch_up",
+                        "'" + *cu + "': expected all, latest or a maximum age such as P2D");
+            }
+    }
+    if (auto m = r.integer(root, "max_attempts", "", 1, 100)) c.max_attempts = static_cast<int>(*m);
     r.throw_if_any();
     return c;
 }

@@ -55,6 +55,9 @@ struct ModelConfig {
     std::chrono::seconds timeout{0};  // 0: none
     std::string network = "none";
     std::vector<std::string> command;  // empty: the image's CMD
+    // daemon
+    std::string catch_up = "all";  // all | latest | maximum age (ISO 8601, e.g. P2D)
+    int max_attempts = 3;
 };
 
 // Parses and validates; throws ConfigError with every issue found.

@@ -119,7 +119,11 @@ RunReport execute_run(const RunPlan& plan, const StoreFactory& stores, docker::D
             rep.message = "not complete: " + list;
             return rep;
         }
+        auto phase = [&](const char* name, const std::string& container = {}) {
+            if (opts.before_phase) opts.before_phase(name, container);
+        };
         // 2. stage the inputs; empty output folders
+        phase("staging");
         const auto t_down = Clock::now();
         for (const auto& in : plan.inputs) {
             std::error_code ec;
@@ -143,6 +147,7 @@ RunReport execute_run(const RunPlan& plan, const StoreFactory& stores, docker::D
         rep.download_seconds = seconds_since(t_down);
 
         // 3. the container
+        phase("launching");
         const auto t_run = Clock::now();
         if (!docker.inspect_image(plan.container.image))
             docker.pull_image(docker::parse_image_ref(plan.container.image));
@@ -157,7 +162,8 @@ RunReport execute_run(const RunPlan& plan, const StoreFactory& stores, docker::D
         const docker::RunOutcome o = docker::run_container(
             docker, plan.container,
             {.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(plan.timeout),
-             .log_dir = plan.log_dir});
+             .log_dir = plan.log_dir,
+             .on_created = [&](const std::string& id) { phase("running", id); }});
         const std::string finished = utc_now();
         rep.run_seconds = seconds_since(t_run);
         rep.exit_code = o.exit_code;
@@ -175,6 +181,7 @@ RunReport execute_run(const RunPlan& plan, const StoreFactory& stores, docker::D
                                 out.internal_path + "; logs in " + plan.log_dir.string());
 
         // 4. publish: every object, then the marker
+        phase("publishing");
         const auto t_up = Clock::now();
         nlohmann::ordered_json outputs = nlohmann::ordered_json::object();
         for (const auto& out : plan.outputs) {

@@ -38,6 +38,10 @@ struct ExecuteOptions {
     std::size_t transfer_concurrency = 64;
     int keep_failed_runs = 10;
     std::string mlwm_version;
+    // Called before each phase starts ("staging", "launching", "running" with
+    // the container id, "publishing"): the daemon writes its ledger here,
+    // before the action (write-ahead). May throw to abort the run.
+    std::function<void(const std::string& phase, const std::string& container_id)> before_phase;
 };
 
 RunReport execute_run(const RunPlan& plan, const StoreFactory& stores, docker::DockerClient& docker,

@@ -43,7 +43,9 @@ bool transition_allowed(RunState from, RunState to) {
     if (is_final(from)) return false;
     if (to == S::cancelled) return true;
     switch (from) {
-        case S::waiting_inputs: return to == S::staging || to == S::expired || to == S::failed;
+            // succeeded straight from waiting_inputs: the run marker was found (published before)
+        case S::waiting_inputs:
+            return to == S::staging || to == S::expired || to == S::failed || to == S::succeeded;
         case S::staging: return to == S::launching || to == S::failed;
         case S::launching: return to == S::running || to == S::failed;
         case S::running: return to == S::publishing || to == S::failed || to == S::timed_out;

@@ -61,5 +61,7 @@ for engine in ${MLWM_ENGINES:-docker podman}; do
         bash "$here/test_run_e2e.sh" "$BUILD/daemon/mlwm"
         echo "--- inference artifacts (build, verify, upload, build-image)"
         bash "$here/test_artifact.sh" "$BUILD/daemon/mlwm"
+        echo "--- the daemon (detection, runs, endpoints, signals, concurrency)"
+        bash "$here/test_daemon.sh" "$BUILD/daemon/mlwm"
     fi
 done

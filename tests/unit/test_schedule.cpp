@@ -28,6 +28,7 @@ TEST_CASE("run states: names and the allowed transitions") {
     CHECK(transition_allowed(S::failed, S::waiting_inputs));
     CHECK(transition_allowed(S::timed_out, S::waiting_inputs));
     CHECK(transition_allowed(S::waiting_inputs, S::expired));
+    CHECK(transition_allowed(S::waiting_inputs, S::succeeded));  // found published
     CHECK(transition_allowed(S::running, S::cancelled));
     // never out of a final state, never skipping ahead, never publishing twice
     CHECK_FALSE(transition_allowed(S::succeeded, S::waiting_inputs));

@@ -1,0 +1,89 @@
+// The daemon's scheduler: polls the input prefixes, decides which runs are
+// ready, runs them (bounded concurrency), and writes every transition to the
+// ledger before the action it starts. Its state lives on the io_context's
+// thread; blocking work (S3 listings and HEADs, runs) goes to a thread pool
+// and posts its results back.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <nlohmann/json.hpp>
+
+#include "config/host_config.hpp"
+#include "config/model_config.hpp"
+#include "docker/client.hpp"
+#include "ledger/ledger.hpp"
+#include "run/execute.hpp"
+#include "schedule/discovery.hpp"
+#include "telemetry/log.hpp"
+#include "telemetry/metrics.hpp"
+
+namespace mlwm::schedule {
+
+struct SchedulerSetup {
+    config::HostConfig host;
+    std::vector<config::ModelConfig> models;
+    run::StoreFactory stores;
+    docker::DockerClient* docker;
+    ledger::Ledger* ledger;
+    telemetry::Logger* log;
+    telemetry::Metrics* metrics;
+    std::string mlwm_version;
+};
+
+class Scheduler {
+public:
+    Scheduler(boost::asio::io_context& io, SchedulerSetup setup);
+    ~Scheduler();
+
+    // Recovers the ledger (runs interrupted by a stop are retried), then polls
+    // every poll_interval.
+    void start();
+    // SIGTERM: no new runs; running containers are left to finish.
+    void stop_launching();
+    // SIGHUP: new model configurations (already validated).
+    void reload(std::vector<config::ModelConfig> models);
+
+    // One poll, synchronously (for --dry-run): what would run now.
+    nlohmann::ordered_json dry_run();
+
+    nlohmann::ordered_json status();
+    bool poll_recent() const;  // the last successful poll is recent (for /readyz)
+    std::size_t active_runs() const;
+
+private:
+    struct PollResult;
+    void schedule_poll(std::chrono::steady_clock::duration after);
+    PollResult poll_blocking(const std::vector<config::ModelConfig>& models,
+                             std::map<WatchPrefix, std::string> start_after);
+    void apply(PollResult result);
+    void launch(const config::ModelConfig& model, const paths::AnalysisTime& t,
+                paths::Member member);
+    void finished(const std::string& run_id, const run::RunReport& report, int max_attempts);
+    const config::ModelConfig* model(const std::string& name) const;
+
+    boost::asio::io_context& io_;
+    SchedulerSetup s_;
+    boost::asio::thread_pool pool_;
+    boost::asio::steady_timer timer_;
+    bool launching_ = true;
+    bool polling_ = false;
+    bool first_poll_ = true;
+    std::map<WatchPrefix, paths::AnalysisTime> newest_;  // per listing prefix
+    std::map<WatchPrefix, std::set<paths::AnalysisTime>> seen_;
+    std::set<std::string> active_;   // run ids in progress
+    std::set<std::string> foreign_;  // entries already reported
+    std::atomic<std::int64_t> last_ok_poll_{0};
+    std::atomic<std::size_t> active_count_{0};
+};
+
+}  // namespace mlwm::schedule

@@ -1,0 +1,105 @@
+#include "telemetry/log.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+
+#include <nlohmann/json.hpp>
+#include <sys/stat.h>
+#include <systemd/sd-journal.h>
+
+namespace mlwm::telemetry {
+namespace {
+
+std::string_view level_name(Level l) {
+    switch (l) {
+        case Level::debug: return "debug";
+        case Level::info: return "info";
+        case Level::warning: return "warning";
+        case Level::error: return "error";
+    }
+    return "info";
+}
+
+int syslog_priority(Level l) {
+    switch (l) {
+        case Level::debug: return 7;
+        case Level::info: return 6;
+        case Level::warning: return 4;
+        case Level::error: return 3;
+    }
+    return 6;
+}
+
+std::string now_utc() {
+    const auto now = std::chrono::system_clock::now();
+    const auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() %
+        1000;
+    const std::time_t t = std::chrono::system_clock::to_time_t(now);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[40];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+    char out[48];
+    std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(ms));
+    return out;
+}
+
+}  // namespace
+
+bool stdout_is_journal() {
+    const char* js = std::getenv("JOURNAL_STREAM");
+    if (!js) return false;
+    struct stat st {};
+    if (fstat(1, &st) != 0) return false;
+    unsigned long long dev = 0, ino = 0;
+    if (std::sscanf(js, "%llu:%llu", &dev, &ino) != 2) return false;
+    return static_cast<unsigned long long>(st.st_dev) == dev &&
+           static_cast<unsigned long long>(st.st_ino) == ino;
+}
+
+Logger::Logger(Format format, bool journald) : format_(format), journald_(journald) {}
+
+std::string Logger::format_line(Level level, std::string_view event, const std::string& msg,
+                                const LogContext& ctx,
+                                const std::map<std::string, std::string>& fields,
+                                const std::string& ts) const {
+    if (format_ == Format::text) {
+        std::string line =
+            ts + " " + std::string(level_name(level)) + " " + std::string(event) + ": " + msg;
+        if (!ctx.run_id.empty()) line += " [" + ctx.run_id + "]";
+        for (const auto& [k, v] : fields) line += " " + k + "=" + v;
+        return line;
+    }
+    nlohmann::ordered_json j;
+    j["ts"] = ts;
+    j["level"] = level_name(level);
+    j["event"] = event;
+    j["msg"] = msg;
+    if (!ctx.run_id.empty()) j["run_id"] = ctx.run_id;
+    if (!ctx.model.empty()) j["model"] = ctx.model;
+    if (!ctx.analysis_time.empty()) j["analysis_time"] = ctx.analysis_time;
+    for (const auto& [k, v] : fields) j[k] = v;
+    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+void Logger::log(Level level, std::string_view event, const std::string& msg, const LogContext& ctx,
+                 const std::map<std::string, std::string>& fields) {
+    const std::string line = format_line(level, event, msg, ctx, fields, now_utc());
+    std::lock_guard lock(mutex_);
+    if (journald_) {
+        // structured fields for journalctl MLWM_RUN_ID=... (the stdout line is not duplicated)
+        sd_journal_send("MESSAGE=%s", line.c_str(), "PRIORITY=%d", syslog_priority(level),
+                        "MLWM_EVENT=%.*s", static_cast<int>(event.size()), event.data(),
+                        "MLWM_RUN_ID=%s", ctx.run_id.c_str(), "MLWM_MODEL=%s", ctx.model.c_str(),
+                        "MLWM_ANALYSIS_TIME=%s", ctx.analysis_time.c_str(),
+                        "SYSLOG_IDENTIFIER=mlwm", nullptr);
+        return;
+    }
+    std::fwrite(line.data(), 1, line.size(), stdout);
+    std::fputc('\n', stdout);
+    std::fflush(stdout);
+}
+
+}  // namespace mlwm::telemetry

@@ -1,0 +1,29 @@
+// The log event catalogue: every `event` mlwm logs, with a stable id.
+// Documented, with what an operator should do, in docs/log-events.md.
+#pragma once
+
+namespace mlwm::telemetry::events {
+
+inline constexpr const char* kDaemonStarting = "daemon.starting";
+inline constexpr const char* kDaemonReady = "daemon.ready";
+inline constexpr const char* kDaemonStopping = "daemon.stopping";
+inline constexpr const char* kDaemonStopped = "daemon.stopped";
+inline constexpr const char* kConfigReloaded = "config.reloaded";
+inline constexpr const char* kConfigReloadFailed = "config.reload_failed";
+inline constexpr const char* kLedgerRecovered = "ledger.recovered";
+inline constexpr const char* kHttpListening = "http.listening";
+inline constexpr const char* kPollFailed = "poll.failed";
+inline constexpr const char* kPollRecovered = "poll.recovered";
+inline constexpr const char* kNewAnalysisTime = "discovery.new_analysis_time";
+inline constexpr const char* kForeignEntry = "discovery.foreign_entry";
+inline constexpr const char* kRunState = "run.state";
+inline constexpr const char* kRunSucceeded = "run.succeeded";
+inline constexpr const char* kRunFailed = "run.failed";
+inline constexpr const char* kRunRetry = "run.retry_scheduled";
+inline constexpr const char* kRunAlreadyDone = "run.already_done";
+inline constexpr const char* kRunExpired = "run.expired";
+inline constexpr const char* kRunInterrupted = "run.interrupted";
+inline constexpr const char* kLateArrival = "late.arrival";
+inline constexpr const char* kLateCompletion = "late.completion";
+
+}  // namespace mlwm::telemetry::events

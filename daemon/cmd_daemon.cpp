@@ -1,0 +1,272 @@
+// `mlwm daemon` and `mlwm status`: the long-running scheduler service.
+#include <atomic>
+#include <cstdio>
+#include <iostream>
+#include <thread>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <curl/curl.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include "command.hpp"
+#include "config/host_config.hpp"
+#include "config/model_config.hpp"
+#include "http/server.hpp"
+#include "ledger/ledger.hpp"
+#include "loading.hpp"
+#include "schedule/scheduler.hpp"
+#include "telemetry/log.hpp"
+#include "telemetry/log_events.hpp"
+#include "telemetry/metrics.hpp"
+#include "util/curl_global.hpp"
+#include "version.hpp"
+
+namespace mlwm::app {
+namespace {
+namespace asio = boost::asio;
+namespace ev = telemetry::events;
+
+int daemon_main(const cli::ParsedArgs& a) {
+    Loaded l = load_all(a, std::nullopt);
+    const std::string format = a.get("log-format").value_or(l.host.log_format);
+    if (format != "json" && format != "text")
+        throw std::invalid_argument("--log-format '" + format + "': expected json or text");
+    telemetry::Logger log(
+        format == "json" ? telemetry::Logger::Format::json : telemetry::Logger::Format::text,
+        telemetry::stdout_is_journal());
+    if (!l.issues.empty()) {
+        for (const auto& i : l.issues) log.error(ev::kConfigReloadFailed, i.str());
+        std::cerr << "mlwm daemon: the configuration is not valid (" << l.issues.size()
+                  << " problem(s)); see 'mlwm validate'\n";
+        return kExitUsage;
+    }
+    log.info(ev::kDaemonStarting, std::string("mlwm ") + version::kFullVersion + ", " +
+                                      std::to_string(l.models.size()) +
+                                      " model(s), configuration " +
+                                      (l.host.file.empty() ? "(defaults)" : l.host.file.string()));
+    telemetry::Metrics metrics(version::kVersion, version::kGitRevision);
+    ledger::Ledger ledger(l.host.state_dir / "ledger.sqlite3");
+    docker::DockerClient docker(l.host.docker_socket);
+    const auto stores = run::store_factory(l.host);
+
+    asio::io_context io;
+    schedule::Scheduler scheduler(
+        io, {l.host, l.models, stores, &docker, &ledger, &log, &metrics, version::kFullVersion});
+    if (a.has("dry-run")) {
+        std::cout << scheduler.dry_run().dump(2) << "\n";
+        return kExitOk;
+    }
+
+    // the engine's health, checked off the event loop
+    std::atomic<bool> docker_ok{false};
+    std::atomic<bool> stopping{false};
+    std::thread docker_checker([&] {
+        while (!stopping) {
+            try {
+                docker.ping();
+                docker_ok = true;
+            } catch (const std::exception&) {
+                docker_ok = false;
+            }
+            for (int i = 0; i < 100 && !stopping; ++i)
+                std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+    });
+    docker_checker.detach();
+
+    http::Server server(
+        io, a.get("listen").value_or(l.host.http_listen),
+        [&](const std::string& method, const std::string& target) {
+            if (method != "GET" && method != "HEAD")
+                return http::Response{405, "text/plain; charset=utf-8", "GET only\n"};
+            const std::string path = target.substr(0, target.find('?'));
+            if (path == "/metrics")
+                return http::Response{200, "text/plain; version=0.0.4; charset=utf-8",
+                                      metrics.serialize()};
+            if (path == "/livez")
+                return http::Response{200, "text/plain; charset=utf-8",
+                                      "ok: the event loop is turning\n"};
+            if (path == "/readyz") {
+                const bool ledger_ok = ledger.writable(), engine = docker_ok.load(),
+                           poll = scheduler.poll_recent();
+                std::string body = std::string("configuration: ok\nledger: ") +
+                                   (ledger_ok ? "ok" : "not writable") +
+                                   "\ndocker: " + (engine ? "ok" : "no answer to _ping") +
+                                   "\npoll: " + (poll ? "ok" : "no successful poll recently") +
+                                   "\n";
+                return http::Response{ledger_ok && engine && poll ? 200u : 503u,
+                                      "text/plain; charset=utf-8", body};
+            }
+            if (path == "/status")
+                return http::Response{200, "application/json", scheduler.status().dump(2) + "\n"};
+            return http::Response{404, "text/plain; charset=utf-8",
+                                  "not found: try /metrics, /livez, /readyz, /status\n"};
+        });
+    log.log(telemetry::Level::info, ev::kHttpListening,
+            "serving /metrics /livez /readyz /status on port " + std::to_string(server.port()), {},
+            {{"port", std::to_string(server.port())}});
+
+    asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
+    std::function<void()> wait_signal;
+    wait_signal = [&] {
+        signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+            if (ec) return;
+            if (sig == SIGHUP) {
+                Loaded fresh = load_all(a, std::nullopt);
+                if (!fresh.issues.empty()) {
+                    log.error(
+                        ev::kConfigReloadFailed,
+                        "kept the running configuration: " + fresh.issues.front().str() +
+                            (fresh.issues.size() > 1
+                                 ? " (and " + std::to_string(fresh.issues.size() - 1) + " more)"
+                                 : ""));
+                } else {
+                    log.info(ev::kConfigReloaded,
+                             std::to_string(fresh.models.size()) + " model(s) loaded");
+                    scheduler.reload(std::move(fresh.models));
+                }
+                sd_notify(0, "RELOADING=0\nREADY=1");
+                return wait_signal();
+            }
+            // SIGTERM: no new runs; running containers go on (adopted at the next start)
+            sd_notify(0, "STOPPING=1");
+            stopping = true;
+            scheduler.stop_launching();
+            server.stop();
+            log.info(
+                ev::kDaemonStopping,
+                std::to_string(scheduler.active_runs()) +
+                    " run(s) in progress are left to their containers; the ledger is up to date");
+            log.info(ev::kDaemonStopped, "stopped");
+            std::fflush(stdout);
+            std::_Exit(0);  // runs block in their threads: do not wait for them
+        });
+    };
+    wait_signal();
+
+    scheduler.start();
+    sd_notify(0, "READY=1\nSTATUS=polling");
+    log.info(ev::kDaemonReady,
+             "ready: polling every " + std::to_string(l.host.poll_interval.count()) + " s");
+
+    // watchdog and status line from the event loop itself
+    std::uint64_t watchdog_usec = 0;
+    const bool watchdog = sd_watchdog_enabled(0, &watchdog_usec) > 0;
+    asio::steady_timer tick(io);
+    std::function<void()> on_tick;
+    on_tick = [&] {
+        const auto st = scheduler.status();
+        const std::string line =
+            "STATUS=" + std::to_string(scheduler.active_runs()) + " run(s) active, " +
+            std::to_string(st["runs_by_state"]["succeeded"].get<std::size_t>()) + " succeeded, " +
+            std::to_string(st["runs_by_state"]["failed"].get<std::size_t>()) + " failed";
+        sd_notify(0, (line + (watchdog ? "\nWATCHDOG=1" : "")).c_str());
+        tick.expires_after(watchdog ? std::chrono::microseconds(watchdog_usec / 3)
+                                    : std::chrono::microseconds(10'000'000));
+        tick.async_wait([&](const boost::system::error_code& ec) {
+            if (!ec) on_tick();
+        });
+    };
+    on_tick();
+    io.run();
+    return kExitOk;
+}
+
+// GET a URL; nullopt if nothing answers.
+std::optional<std::string> http_get(const std::string& url) {
+    util::curl_global_once();
+    CURL* c = curl_easy_init();
+    std::string body;
+    curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 5L);
+    curl_easy_setopt(
+        c, CURLOPT_WRITEFUNCTION, +[](char* d, size_t s, size_t n, void* u) {
+            static_cast<std::string*>(u)->append(d, s * n);
+            return s * n;
+        });
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+    long status = 0;
+    const bool ok = curl_easy_perform(c) == CURLE_OK &&
+                    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK &&
+                    status == 200;
+    curl_easy_cleanup(c);
+    return ok ? std::optional(body) : std::nullopt;
+}
+
+int status_main(const cli::ParsedArgs& a) {
+    Loaded l = load_all(a, std::nullopt);
+    nlohmann::json runs;
+    std::string source;
+    if (auto body =
+            http_get("http://" + a.get("listen").value_or(l.host.http_listen) + "/status")) {
+        runs = nlohmann::json::parse(*body)["recent_runs"];
+        source = "the daemon at " + l.host.http_listen;
+    } else {
+        ledger::Ledger ledger(l.host.state_dir / "ledger.sqlite3");
+        runs = nlohmann::json::array();
+        for (const auto& r : ledger.recent(50))
+            runs.push_back({{"run_id", r.run_id},
+                            {"state", schedule::state_name(r.state)},
+                            {"attempt", r.attempt},
+                            {"message", r.message}});
+        source = "the ledger " + (l.host.state_dir / "ledger.sqlite3").string() +
+                 " (the daemon does not answer)";
+    }
+    if (a.has("json")) {
+        std::cout << runs.dump(2) << "\n";
+        return kExitOk;
+    }
+    std::printf("%-45s %-15s %-7s %s\n", "RUN", "STATE", "ATTEMPT", "MESSAGE");
+    for (const auto& r : runs)
+        std::printf("%-45s %-15s %-7d %s\n", r["run_id"].get<std::string>().c_str(),
+                    r["state"].get<std::string>().c_str(), r["attempt"].get<int>(),
+                    r["message"].get<std::string>().c_str());
+    std::fflush(stdout);
+    std::cerr << "from " << source << "\n";
+    return kExitOk;
+}
+
+}  // namespace
+
+std::vector<Command> daemon_commands() {
+    cli::CommandSpec daemon_spec{
+        .path = "daemon",
+        .summary = "the scheduler service: find new analysis times, run the models, publish",
+        .description =
+            "Polls each input's prefix in S3 (ListObjectsV2, delimiter '/', start-after the "
+            "newest\n"
+            "analysis time seen), runs every model whose inputs are complete for a new analysis\n"
+            "time (concurrency.runs at a time; failed runs are retried with backoff up to\n"
+            "max_attempts), and records every transition in the run ledger (state_dir) before\n"
+            "acting on it. Serves /metrics, /livez, /readyz and /status on http.listen. Logs one\n"
+            "JSON object per line. systemd: Type=notify (READY, STATUS, WATCHDOG). SIGTERM stops\n"
+            "launching and exits, leaving running containers; SIGHUP reloads the configurations\n"
+            "(an invalid one is logged and the old one kept).",
+        .options =
+            {
+                {"config", "PATH",
+                 "host configuration (default: $MLWM_CONFIG, /etc/mlwm/mlwm.yaml, or defaults)"},
+                {"dry-run", "", "poll once, print what would run now, and exit"},
+                {"log-format", "FORMAT", "json (default: the configuration's) or text"},
+                {"listen", "HOST:PORT", "HTTP address (default: the configuration's http.listen)"},
+            },
+        .positionals = {},
+    };
+    cli::CommandSpec status_spec{
+        .path = "status",
+        .summary = "the recent runs, from the daemon or, when it is down, from the ledger",
+        .description =
+            "Asks the running daemon (GET /status on http.listen); when it does not answer,\n"
+            "reads the run ledger in state_dir.",
+        .options = {{"config", "PATH", "host configuration"},
+                    {"json", "", "print JSON"},
+                    {"listen", "HOST:PORT", "the daemon's HTTP address"}},
+        .positionals = {},
+    };
+    return {{daemon_spec, daemon_main}, {status_spec, status_main}};
+}
+
+}  // namespace mlwm::app

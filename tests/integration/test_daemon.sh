@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# `mlwm daemon` against the test S3 server and dockerd: detection of a new
+# analysis time uploaded by the aws CLI, the run and its publication, the
+# HTTP endpoints (promtool checks /metrics), a foreign key, a malformed
+# configuration on SIGHUP, SIGTERM, a restart that repeats nothing, and the
+# global concurrency limit (3 models x 2 analysis times, limit 2, checked
+# through the engine). Needs MLWM_TEST_S3_ENDPOINT, MLWM_TEST_DOCKER_SOCKET, AWS_*.
+source "$(dirname "$0")/../cli/lib.sh"
+MLWM=$1
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+EP=${MLWM_TEST_S3_ENDPOINT:?}
+SOCK=${MLWM_TEST_DOCKER_SOCKET:?}
+PORT=${MLWM_TEST_DAEMON_PORT:-19287}
+aws_() { /usr/bin/aws --endpoint-url "$EP" "$@"; }
+docker_() { DOCKER_HOST=unix://$SOCK docker "$@"; }
+W=$(mktemp -d /tmp/mlwm-daemon.XXXXXX)
+DPID=
+stop_daemon() { [ -n "$DPID" ] && kill -TERM "$DPID" 2>/dev/null; wait "$DPID" 2>/dev/null; DPID=; }
+trap 'stop_daemon; [ "$FAILED" -eq 0 ] || { echo "--- daemon log (tail)" >&2; tail -n 30 "$W/daemon.log" >&2; }; rm -rf "$W" "$_tmp"' EXIT
+wait_for() {  # DEADLINE_SECONDS CMD...: until CMD succeeds
+    local deadline=$(($(date +%s) + $1)); shift
+    until "$@" >/dev/null 2>&1; do [ "$(date +%s)" -lt "$deadline" ] || return 1; sleep 0.2; done
+}
+key() { "$MLWM" paths create --model-name "$1" --model-config danra --bbox 12.5,45.65,24.52,64.40 --resolution 2.5,2.5,km --analysis-time "$2" --data-kind single_levels; }
+upload_time() {  # TIME: a sample analysis, written with its .zmetadata last
+    local k; k=$(key harmonie_cy46 "$1")
+    /usr/bin/python3 "$ROOT/deploy/example/make_sample_zarr.py" "$W/in-$1" "$1"
+    aws_ s3 cp --recursive --only-show-errors --exclude .zmetadata "$W/in-$1" "s3://mlwm-inputs/$k/"
+    aws_ s3 cp --only-show-errors "$W/in-$1/.zmetadata" "s3://mlwm-inputs/$k/.zmetadata"
+}
+marker_exists() { aws_ s3api head-object --bucket mlwm-outputs --key "$(dirname "$(key "$1" "$2")")/_mlwm_run.json"; }
+start_daemon() {
+    "$MLWM" daemon --config "$W/mlwm.yaml" >>"$W/daemon.log" 2>&1 &
+    DPID=$!
+    wait_for 30 curl -sf "http://127.0.0.1:$PORT/readyz" || _fail "the daemon becomes ready"
+}
+
+# a clean bucket: start-after skips analysis times older than the newest seen
+aws_ s3 rm --recursive --only-show-errors "s3://mlwm-inputs/harmonie_cy46/" >/dev/null
+aws_ s3 rm --recursive --only-show-errors "s3://mlwm-outputs/" >/dev/null
+mkdir -p "$W/configurations"
+ln -s "$ROOT/configurations/persistence" "$W/configurations/persistence"
+write_config() {  # POLL_SECONDS RUNS
+    cat >"$W/mlwm.yaml" <<CONF
+storage: {type: s3, endpoint: $EP}
+docker: {socket: $SOCK}
+work_dir: $W/work
+configurations_dir: $W/configurations
+state_dir: $W/state
+http: {listen: 127.0.0.1:$PORT}
+daemon: {poll_interval: $1}
+concurrency: {runs: $2}
+CONF
+}
+write_config 2 2
+"$MLWM" build-image persistence --configurations "$ROOT/configurations" --docker-socket "$SOCK" \
+    --build-arg BASE_IMAGE=mlwm-test/busybox:1 --quiet >/dev/null 2>&1
+
+start_daemon
+run curl -s "http://127.0.0.1:$PORT/livez"
+expect_stdout_contains "ok"
+
+# a new analysis time: detected within one poll interval + 5 s, run, published
+upload_time 2023-11-01T06:00Z
+uploaded=$(date +%s.%N)
+CHECKS=$((CHECKS + 1))
+wait_for 60 marker_exists persistence 2023-11-01T06:00Z || _fail "the run is published"
+detected=$(/usr/bin/python3 -c '
+import json, sys, datetime
+for line in open(sys.argv[1]):
+    e = json.loads(line)
+    if e["event"] == "discovery.new_analysis_time" and e.get("analysis_time") == "2023-11-01T06:00:00Z":
+        print(datetime.datetime.strptime(e["ts"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc).timestamp()); break' "$W/daemon.log")
+CHECKS=$((CHECKS + 1))
+[ -n "$detected" ] && /usr/bin/python3 -c "import sys; sys.exit(0 if float('$detected') - float('$uploaded') <= 2 + 5 else 1)" ||
+    _fail "detected within one poll interval + 5 s (uploaded $uploaded, detected $detected)"
+run grep -c '"event":"run.succeeded"' "$W/daemon.log"
+expect_stdout "1"
+run curl -s "http://127.0.0.1:$PORT/status"
+expect_stdout_contains '"run_id": "persistence/2023-11-01T0600Z/member0"'
+expect_stdout_contains '"state": "succeeded"'
+run "$MLWM" status --config "$W/mlwm.yaml"
+expect_stdout_contains "persistence/2023-11-01T0600Z/member0          succeeded"
+
+# metrics: valid exposition format, the run counted
+curl -s "http://127.0.0.1:$PORT/metrics" >"$W/metrics.txt"
+run promtool check metrics <"$W/metrics.txt"
+expect_status 0
+run grep -E '^mlwm_runs_total\{model="persistence",outcome="succeeded"\} 1$' "$W/metrics.txt"
+expect_status 0
+run grep -E '^mlwm_build_info\{' "$W/metrics.txt"
+expect_status 0
+
+# a foreign key under the prefix: ignored, warned once, counted
+prefix=$(dirname "$(dirname "$(dirname "$(key harmonie_cy46 2023-11-01T06:00Z)")")")
+echo junk | aws_ s3 cp --only-show-errors - "s3://mlwm-inputs/$prefix/latest/readme.txt"
+CHECKS=$((CHECKS + 1))
+wait_for 20 grep -q '"event":"discovery.foreign_entry"' "$W/daemon.log" || _fail "a foreign key is reported"
+run sh -c "curl -s http://127.0.0.1:$PORT/metrics | grep '^mlwm_discovery_foreign_entries_total'"
+expect_stdout 'mlwm_discovery_foreign_entries_total{bucket="mlwm-inputs"} 1'
+
+# a malformed configuration on SIGHUP: the old one stays
+echo "colour: blue" >"$W/configurations/broken.yaml"
+mkdir -p "$W/configurations/broken" && printf 'docker_image: x\n' >"$W/configurations/broken/config.yaml"
+kill -HUP "$DPID"
+CHECKS=$((CHECKS + 1))
+wait_for 10 grep -q '"event":"config.reload_failed"' "$W/daemon.log" || _fail "the reload failure is logged"
+run curl -s "http://127.0.0.1:$PORT/livez"
+expect_stdout_contains "ok"
+rm -rf "$W/configurations/broken" "$W/configurations/broken.yaml"
+
+# dry run: nothing to do for the published time
+run "$MLWM" daemon --config "$W/mlwm.yaml" --dry-run --listen 127.0.0.1:0
+expect_status 0
+expect_stdout_contains '"action": "nothing: succeeded"'
+
+# SIGTERM: exit 0 within seconds
+start=$(date +%s)
+kill -TERM "$DPID"
+wait "$DPID"
+status=$?
+DPID=
+CHECKS=$((CHECKS + 2))
+[ "$status" -eq 0 ] || _fail "SIGTERM exits 0 (got $status)"
+[ $(($(date +%s) - start)) -le 5 ] || _fail "SIGTERM exits within 5 s"
+
+# a restart repeats nothing: the marker is not rewritten, no container is started
+before=$(aws_ s3api head-object --bucket mlwm-outputs --key "$(dirname "$(key persistence 2023-11-01T06:00Z)")/_mlwm_run.json" --query LastModified --output text)
+: >"$W/daemon.log"
+start_daemon
+sleep_until_polled() { grep -q '"event":"discovery.new_analysis_time"' "$W/daemon.log"; }
+CHECKS=$((CHECKS + 1))
+wait_for 20 sleep_until_polled || _fail "the restarted daemon polls"
+run grep -c '"event":"run.state"' "$W/daemon.log"
+expect_stdout "0"
+after=$(aws_ s3api head-object --bucket mlwm-outputs --key "$(dirname "$(key persistence 2023-11-01T06:00Z)")/_mlwm_run.json" --query LastModified --output text)
+CHECKS=$((CHECKS + 1))
+[ "$before" = "$after" ] || _fail "the marker is not rewritten"
+stop_daemon
+
+# concurrency: 3 models x 2 analysis times with a global limit of 2
+rm -f "$W/configurations/persistence"
+for m in a b c; do ln -s "$ROOT/tests/fixtures/daemon-configurations/slow-$m" "$W/configurations/slow-$m"; done
+write_config 1 2
+: >"$W/daemon.log"
+aws_ s3 rm --recursive --only-show-errors "s3://mlwm-inputs/harmonie_cy46/" >/dev/null
+upload_time 2023-11-02T00:00Z
+upload_time 2023-11-02T06:00Z
+start_daemon
+max=0
+done_count() { grep -c '"event":"run.succeeded"' "$W/daemon.log"; }
+deadline=$(($(date +%s) + 120))
+while [ "$(done_count)" -lt 6 ] && [ "$(date +%s)" -lt "$deadline" ]; do
+    n=$(docker_ ps -q --filter label=org.mlwm.managed=true | wc -l)
+    [ "$n" -gt "$max" ] && max=$n
+    sleep 0.2
+done
+run done_count
+expect_stdout "6"
+CHECKS=$((CHECKS + 2))
+[ "$max" -le 2 ] || _fail "never more than 2 containers at once (saw $max)"
+[ "$max" -ge 2 ] || _fail "the limit is used: 2 containers at once (saw $max)"
+stop_daemon
+
+aws_ s3 rm --recursive --only-show-errors "s3://mlwm-inputs/harmonie_cy46/" >/dev/null
+aws_ s3 rm --recursive --only-show-errors "s3://mlwm-outputs/" >/dev/null
+finish
