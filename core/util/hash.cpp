@@ -58,55 +58,30 @@ std::string hmac_sha256(std::string_view key, std::string_view data) {
     return std::string(reinterpret_cast<char*>(buf), len);
 }
 
-struct Md5::Impl {
+struct Digest::Impl {
+    const EVP_MD* md;
     EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-    Impl() { reset(); }
+    explicit Impl(const EVP_MD* m) : md(m) { reset(); }
     ~Impl() { EVP_MD_CTX_free(ctx); }
-    void reset() { EVP_DigestInit_ex(ctx, EVP_md5(), nullptr); }
+    void reset() { EVP_DigestInit_ex(ctx, md, nullptr); }
 };
 
-Md5::Md5() : impl_(std::make_unique<Impl>()) {}
-Md5::~Md5() = default;
-Md5::Md5(Md5&&) noexcept = default;
-Md5& Md5::operator=(Md5&&) noexcept = default;
+Digest::Digest(Kind kind)
+    : impl_(std::make_unique<Impl>(kind == Kind::md5 ? EVP_md5() : EVP_sha256())) {}
+Digest::~Digest() = default;
+Digest::Digest(Digest&&) noexcept = default;
+Digest& Digest::operator=(Digest&&) noexcept = default;
 
-void Md5::update(const void* data, std::size_t size) {
+void Digest::update(const void* data, std::size_t size) {
     EVP_DigestUpdate(impl_->ctx, data, size);
 }
 
-std::string Md5::raw_digest() {
+std::string Digest::raw_digest() {
     unsigned char buf[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
     EVP_DigestFinal_ex(impl_->ctx, buf, &len);
     impl_->reset();
     return std::string(reinterpret_cast<char*>(buf), len);
-}
-
-std::string Md5::hex_digest() {
-    return hex(raw_digest());
-}
-
-struct Sha256::Impl {
-    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-    Impl() { reset(); }
-    ~Impl() { EVP_MD_CTX_free(ctx); }
-    void reset() { EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr); }
-};
-
-Sha256::Sha256() : impl_(std::make_unique<Impl>()) {}
-Sha256::~Sha256() = default;
-Sha256::Sha256(Sha256&&) noexcept = default;
-Sha256& Sha256::operator=(Sha256&&) noexcept = default;
-void Sha256::update(const void* data, std::size_t size) {
-    EVP_DigestUpdate(impl_->ctx, data, size);
-}
-
-std::string Sha256::hex_digest() {
-    unsigned char buf[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    EVP_DigestFinal_ex(impl_->ctx, buf, &len);
-    impl_->reset();
-    return hex(std::string_view(reinterpret_cast<char*>(buf), len));
 }
 
 std::string sha256_file_hex(const std::string& path) {

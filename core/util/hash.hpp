@@ -16,39 +16,36 @@ std::string sha256(std::string_view data);  // raw 32 bytes
 std::string sha256_hex(std::string_view data);
 std::string hmac_sha256(std::string_view key, std::string_view data);  // raw 32 bytes
 
-// Incremental MD5 (for ETag checks while data streams through).
-class Md5 {
+// An incremental digest (OpenSSL EVP): MD5 for ETag checks while data streams
+// through, SHA-256 for the checksums of large files.
+class Digest {
 public:
-    Md5();
-    ~Md5();
-    Md5(Md5&&) noexcept;
-    Md5& operator=(Md5&&) noexcept;
+    enum class Kind { md5, sha256 };
+    explicit Digest(Kind kind);
+    ~Digest();
+    Digest(Digest&&) noexcept;
+    Digest& operator=(Digest&&) noexcept;
     void update(const void* data, std::size_t size);
     void update(std::string_view data) { update(data.data(), data.size()); }
-    std::string hex_digest();  // finishes; the object is reset afterwards
-    std::string raw_digest();
+    std::string raw_digest();  // finishes; the object is reset afterwards
+    std::string hex_digest() { return hex(raw_digest()); }
 
 private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
+};
+
+class Md5 : public Digest {
+public:
+    Md5() : Digest(Kind::md5) {}
+};
+
+class Sha256 : public Digest {
+public:
+    Sha256() : Digest(Kind::sha256) {}
 };
 
 std::string md5_hex(std::string_view data);
-
-// Incremental SHA-256 (checksums of large files, read in pieces).
-class Sha256 {
-public:
-    Sha256();
-    ~Sha256();
-    Sha256(Sha256&&) noexcept;
-    Sha256& operator=(Sha256&&) noexcept;
-    void update(const void* data, std::size_t size);
-    std::string hex_digest();  // finishes; the object is reset afterwards
-
-private:
-    struct Impl;
-    std::unique_ptr<Impl> impl_;
-};
 
 // SHA-256 of a file, read in 1 MiB pieces; throws std::runtime_error.
 std::string sha256_file_hex(const std::string& path);
