@@ -49,6 +49,13 @@ run "$MLWM" ls "s3://$BUCKET/$P/by-mlwm/"
 expect_stdout_contains "PRE  $P/by-mlwm/sub dir/"
 expect_stdout_contains "$P/by-mlwm/plain.bin"
 
+# on a terminal: a progress bar (objects, bytes, rate, ETA), then the summary
+run script -qec "'$MLWM' cp --recursive --concurrency 2 's3://$BUCKET/$P/by-mlwm' '$W/got-tty'" /dev/null
+expect_status 0
+expect_stdout_contains "objects"
+expect_stdout_contains "/s  ETA"
+expect_stdout_contains "downloaded 8 objects"
+
 # single objects both ways; into a folder
 run "$MLWM" cp "$W/src/large.bin" "s3://$BUCKET/$P/single/"
 expect_status 0
