@@ -119,6 +119,13 @@ void Scheduler::schedule_poll(std::chrono::steady_clock::duration after) {
 Scheduler::PollResult Scheduler::poll_blocking(const std::vector<config::ModelConfig>& models,
                                                std::map<WatchPrefix, std::string> after) {
     PollResult r;
+    // one store (and its connections) per bucket for the whole poll
+    std::map<std::string, std::unique_ptr<storage::ObjectStore>> stores;
+    auto store_for = [&](const std::string& bucket) -> storage::ObjectStore& {
+        auto& slot = stores[bucket];
+        if (!slot) slot = s_.stores(bucket);
+        return *slot;
+    };
     std::set<WatchPrefix> prefixes;
     for (const auto& m : models)
         for (const auto& in : m.inputs)
@@ -127,9 +134,8 @@ Scheduler::PollResult Scheduler::poll_blocking(const std::vector<config::ModelCo
         PollResult::Listing l;
         l.prefix = w;
         try {
-            auto store = s_.stores(w.bucket);
-            const auto listed =
-                store->list({.prefix = w.prefix, .delimiter = "/", .start_after = after[w]});
+            const auto listed = store_for(w.bucket).list(
+                {.prefix = w.prefix, .delimiter = "/", .start_after = after[w]});
             const PrefixScan scan = scan_common_prefixes(w, listed.common_prefixes);
             l.times = scan.times;
             l.foreign = scan.foreign;
@@ -168,7 +174,7 @@ Scheduler::PollResult Scheduler::poll_blocking(const std::vector<config::ModelCo
         try {
             for (const auto& in : mc->inputs) {
                 const config::S3Place p = config::locate(in, t, member);
-                if (!s_.stores(p.bucket)->head(p.key + "/" + in.completion_marker)) {
+                if (!store_for(p.bucket).head(p.key + "/" + in.completion_marker)) {
                     complete = false;
                     break;
                 }
