@@ -6,7 +6,8 @@
 #   - the Docker Engine at DOCKER_HOST or /var/run/docker.sock, or else a
 #     private dockerd started for the run (and stopped afterwards),
 #   - the persistence image built from configurations/persistence,
-#   - mlwm validate, mlwm run, and the published result.
+#   - mlwm validate, mlwm run, and the published result,
+#   - mlwm daemon picking up the next analysis time by itself.
 # Everything it writes is under MLWM_QUICKSTART_DIR (default /var/tmp/mlwm-quickstart).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,7 +45,7 @@ deploy/base-image.sh mlwm/busybox-base:1
 
 say "a file:// store with a sample analysis for $TIME"
 STORE=$DIR/store
-rm -rf "$STORE" "$DIR/work"
+rm -rf "$STORE" "$DIR/work" "$DIR/state"
 key=$("$MLWM" paths create --model-name harmonie_cy46 --model-config danra --bbox 12.5,45.65,24.52,64.40 \
     --resolution 2.5,2.5,km --analysis-time "$TIME" --data-kind single_levels)
 python3 deploy/example/make_sample_zarr.py "$STORE/mlwm-inputs/$key" 2023-10-01T12:00:00Z
@@ -55,6 +56,8 @@ work_dir: $DIR/work
 configurations_dir: $ROOT/configurations
 state_dir: $DIR/state
 log: {format: text}
+http: {listen: 127.0.0.1:${MLWM_QUICKSTART_PORT:-19187}}
+daemon: {poll_interval: 2}
 CONF
 show "$MLWM" ls --recursive "file://$STORE/mlwm-inputs"
 
@@ -72,3 +75,19 @@ diff -r "$STORE/mlwm-inputs/$key" "$STORE/mlwm-outputs/$out" >/dev/null && echo 
 
 say "running it again: already done"
 show "$MLWM" run --config "$DIR/mlwm.yaml" --analysis-time "$TIME" --model persistence
+
+say "the daemon: a new analysis time arrives and is detected, run and published"
+"$MLWM" daemon --config "$DIR/mlwm.yaml" --log-format text >"$DIR/daemon.log" 2>&1 &
+daemon_pid=$!
+trap 'kill -TERM $daemon_pid 2>/dev/null || true; [ $private_engine = 1 ] && tests/services/dockerd.sh stop "$DIR/engine"' EXIT
+sleep 3
+key2=$("$MLWM" paths create --model-name harmonie_cy46 --model-config danra --bbox 12.5,45.65,24.52,64.40 \
+    --resolution 2.5,2.5,km --analysis-time 2023-10-01T18:00Z --data-kind single_levels)
+echo "writing a sample analysis for 2023-10-01T18:00Z to the store"
+python3 deploy/example/make_sample_zarr.py "$STORE/mlwm-inputs/$key2" 2023-10-01T18:00:00Z
+for _ in $(seq 150); do grep -q "run.succeeded" "$DIR/daemon.log" && break; sleep 0.2; done
+cat "$DIR/daemon.log"
+show "$MLWM" status --config "$DIR/mlwm.yaml"
+kill -TERM "$daemon_pid"
+wait "$daemon_pid" || true
+grep -q "run.succeeded" "$DIR/daemon.log" && echo "the daemon published the 18 UTC forecast"
