@@ -107,10 +107,6 @@ std::vector<Command> artifact_commands() {
                  {"skip_upload"}},
                 {"output", "DIR", "where the zip is written (default: the current folder)"},
                 {"upload-to", "URI", "upload target (s3://BUCKET/KEY.zip or file:///PATH)"},
-                {"endpoint-url", "URL",
-                 "S3 endpoint (default: AWS_ENDPOINT_URL, the shared config, or AWS)"},
-                {"region", "REGION", "S3 region"},
-                {"profile", "NAME", "credentials profile"},
             },
         .positionals = {{"NAME", "the artifact's name, e.g. neural-lam-dini"}},
         .epilog =
@@ -124,11 +120,10 @@ std::vector<Command> artifact_commands() {
         .description =
             "Reads every file of the zip and compares its sha256 and size with artifact.yaml;\n"
             "files missing from the zip or not listed are problems too. Exit 0 only if all match.",
-        .options = {{"endpoint-url", "URL", "S3 endpoint"},
-                    {"region", "REGION", "S3 region"},
-                    {"profile", "NAME", "credentials profile"}},
+        .options = s3_options(),
         .positionals = {{"PATH_OR_URI", "the zip: a path, file:///PATH or s3://BUCKET/KEY"}},
     };
+    for (auto& o : s3_options()) build.options.push_back(o);
     return {{build, build_artifact}, {verify_spec, verify}};
 }
 

@@ -162,15 +162,13 @@ std::vector<Command> image_commands() {
                 {"artifact", "URI",
                  "inference artifact to verify and unpack into artifact/ (default: the "
                  "configuration's inference_artifact)"},
-                {"endpoint-url", "URL", "S3 endpoint for the artifact"},
-                {"region", "REGION", "S3 region"},
-                {"profile", "NAME", "credentials profile"},
                 {"no-cache", "", "do not use the build cache"},
                 {"quiet", "", "do not show the build output"},
             },
         .positionals = {{"MODEL", "name of the model's folder under the configurations folder"}},
         .epilog = "example:\n  mlwm build-image persistence --repository registry.example.org/mlwm",
     };
+    for (auto& o : s3_options()) spec.options.push_back(o);  // for an s3:// artifact
     return {{spec, build_image}};
 }
 

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "command.hpp"
+#include "fetch.hpp"
 #include "storage/file_store.hpp"
 #include "storage/open.hpp"
 #include "storage/transfer.hpp"
@@ -66,14 +67,6 @@ private:
     Clock::time_point start_ = Clock::now(), last_{};
 };
 
-S3Settings s3_settings(const cli::ParsedArgs& a) {
-    S3Settings s;
-    s.endpoint = a.get("endpoint-url").value_or("");
-    s.region = a.get("region").value_or("");
-    s.profile = a.get("profile").value_or("");
-    return s;
-}
-
 std::size_t concurrency(const cli::ParsedArgs& a) {
     const std::string v = a.get("concurrency").value_or("64");
     char* end = nullptr;
@@ -119,7 +112,7 @@ int cp(const cli::ParsedArgs& a) {
     const bool recursive = a.has("recursive");
     const std::size_t window = concurrency(a);
     const bool show = !a.has("quiet");
-    const S3Settings settings = s3_settings(a);
+    const S3Settings settings = s3_settings_from(a);
 
     if (!is_remote(src) && !is_remote(dst) && !recursive) {
         copy_file_atomically(
@@ -203,7 +196,7 @@ int cp(const cli::ParsedArgs& a) {
 
 int ls(const cli::ParsedArgs& a) {
     const Location loc = parse_location(a.positionals.at(0));
-    auto store = open_store(loc, s3_settings(a));
+    auto store = open_store(loc, s3_settings_from(a));
     const bool recursive = a.has("recursive");
     const std::string prefix = loc.scheme == Scheme::s3 ? loc.key : "";
     const ListResult r = store->list({.prefix = prefix, .delimiter = recursive ? "" : "/"});
@@ -221,15 +214,6 @@ int ls(const cli::ParsedArgs& a) {
         }
     }
     return kExitOk;
-}
-
-std::vector<cli::OptionSpec> s3_options() {
-    return {
-        {"endpoint-url", "URL",
-         "S3 endpoint (default: AWS_ENDPOINT_URL, the shared config, or AWS)"},
-        {"region", "REGION", "S3 region (default: AWS_REGION, the shared config, or us-east-1)"},
-        {"profile", "NAME",
-         "profile in ~/.aws/credentials and ~/.aws/config (default: AWS_PROFILE)"}};
 }
 
 }  // namespace

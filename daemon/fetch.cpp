@@ -8,6 +8,15 @@
 namespace mlwm::app {
 namespace fs = std::filesystem;
 
+std::vector<cli::OptionSpec> s3_options() {
+    return {
+        {"endpoint-url", "URL",
+         "S3 endpoint (default: AWS_ENDPOINT_URL, the shared config, or AWS)"},
+        {"region", "REGION", "S3 region (default: AWS_REGION, the shared config, or us-east-1)"},
+        {"profile", "NAME",
+         "profile in ~/.aws/credentials and ~/.aws/config (default: AWS_PROFILE)"}};
+}
+
 storage::S3Settings s3_settings_from(const cli::ParsedArgs& a) {
     storage::S3Settings s;
     s.endpoint = a.get("endpoint-url").value_or("");

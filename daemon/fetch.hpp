@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "cli/args.hpp"
 #include "storage/location.hpp"
@@ -11,7 +12,9 @@
 
 namespace mlwm::app {
 
-// S3 settings from --endpoint-url, --region, --profile.
+// The --endpoint-url, --region and --profile options of every command that
+// talks to S3, and the settings they give.
+std::vector<cli::OptionSpec> s3_options();
 storage::S3Settings s3_settings_from(const cli::ParsedArgs& a);
 
 struct Fetched {
