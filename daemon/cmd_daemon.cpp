@@ -50,7 +50,22 @@ int daemon_main(const cli::ParsedArgs& a) {
     telemetry::Metrics metrics(version::kVersion, version::kGitRevision);
     ledger::Ledger ledger(l.host.state_dir / "ledger.sqlite3");
     docker::DockerClient docker(l.host.docker_socket);
-    const auto stores = run::store_factory(l.host);
+    docker.set_request_observer([&metrics](const std::string& kind, long status) {
+        metrics.docker_requests.Add({{"operation", kind}, {"status", std::to_string(status)}})
+            .Increment();
+    });
+    const auto stores = run::store_factory(
+        l.host, {.on_request =
+                     [&metrics](const std::string& operation, long status) {
+                         metrics.s3_requests
+                             .Add({{"operation", operation}, {"status", std::to_string(status)}})
+                             .Increment();
+                     },
+                 .on_bytes =
+                     [&metrics](bool upload, std::uint64_t bytes) {
+                         metrics.s3_bytes.Add({{"direction", upload ? "upload" : "download"}})
+                             .Increment(static_cast<double>(bytes));
+                     }});
 
     asio::io_context io;
     schedule::Scheduler scheduler(

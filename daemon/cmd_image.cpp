@@ -14,6 +14,7 @@
 #include "docker/model_image.hpp"
 #include "fetch.hpp"
 #include "util/process.hpp"
+#include "util/time.hpp"
 
 namespace mlwm::app {
 namespace {
@@ -38,16 +39,6 @@ std::pair<std::string, std::string> git_revision_and_source(const fs::path& dir)
         util::run_process({"git", "-C", dir.string(), "remote", "get-url", "origin"});
     std::string source = remote.exit_code == 0 ? trimmed(remote.out) : fs::absolute(dir).string();
     return {revision, source};
-}
-
-std::string now_rfc3339() {
-    const auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
-    const std::time_t t = std::chrono::system_clock::to_time_t(now);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
 }
 
 std::string list_models(const fs::path& dir) {
@@ -90,7 +81,7 @@ int build_image(const cli::ParsedArgs& a) {
         req.build_args[kv.substr(0, eq)] = kv.substr(eq + 1);
     }
     std::tie(req.revision, req.source) = git_revision_and_source(dir);
-    req.created = now_rfc3339();
+    req.created = util::utc_now();
     docker::BuildOptions options = docker::plan_model_image(req);
     options.no_cache = a.has("no-cache");
 

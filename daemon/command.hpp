@@ -32,6 +32,7 @@ std::vector<Command> storage_commands();
 std::vector<Command> run_commands();
 std::vector<Command> artifact_commands();
 std::vector<Command> daemon_commands();
+std::vector<Command> runs_commands();
 
 // Keeps the process arguments (build-artifact records them).
 void record_argv(int argc, char** argv);

@@ -11,8 +11,8 @@ namespace mlwm::app {
 
 std::vector<Command> all_commands() {
     std::vector<Command> all;
-    for (auto group : {daemon_commands, run_commands, paths_commands, storage_commands,
-                       image_commands, artifact_commands})
+    for (auto group : {daemon_commands, runs_commands, run_commands, paths_commands,
+                       storage_commands, image_commands, artifact_commands})
         for (auto& c : group()) all.push_back(std::move(c));
     return all;
 }

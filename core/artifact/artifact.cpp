@@ -12,6 +12,7 @@
 
 #include "artifact/zip.hpp"
 #include "util/hash.hpp"
+#include "util/time.hpp"
 
 namespace mlwm::artifact {
 namespace fs = std::filesystem;
@@ -46,15 +47,6 @@ nlohmann::json read_json(const fs::path& p) {
 
 void write_json(const fs::path& p, const nlohmann::json& j) {
     std::ofstream(p) << j.dump(4) << "\n";
-}
-
-std::string utc_now() {
-    const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
 }
 
 bool is_statistic(const std::string& name) {
@@ -232,7 +224,7 @@ BuildResult build_artifact(const BuildRequest& r) {
     ::gethostname(host, sizeof host - 1);
     y << YAML::Key << "hostname" << YAML::Value << host;
     y << YAML::Key << "cwd" << YAML::Value << fs::current_path().string();
-    y << YAML::Key << "created" << YAML::Value << utc_now();
+    y << YAML::Key << "created" << YAML::Value << util::utc_now();
     y << YAML::Key << "files" << YAML::Value << YAML::BeginMap;
     for (const auto& [name, src] : files) {
         y << YAML::Key << name << YAML::Value << YAML::BeginMap;

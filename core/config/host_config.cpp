@@ -30,7 +30,7 @@ HostConfig parse_host_config(const std::string& file, const std::string& text) {
     }
     if (!r.map(root, "",
                {"storage", "docker", "work_dir", "configurations_dir", "state_dir", "http", "log",
-                "concurrency", "keep_failed_runs", "daemon"}))
+                "concurrency", "keep_failed_runs", "daemon", "gpus"}))
         r.throw_if_any();
     const YAML::Node st = root["storage"];
     if (r.map(st, "storage", {"type", "endpoint", "region", "profile", "virtual_hosted", "root"},
@@ -91,6 +91,11 @@ HostConfig parse_host_config(const std::string& file, const std::string& text) {
     }
     if (auto v = r.integer(root, "keep_failed_runs", "", 0, 100000))
         c.keep_failed_runs = static_cast<int>(*v);
+    c.gpus = r.string_list(root, "gpus", "");
+    for (std::size_t i = 0; i < c.gpus.size(); ++i)
+        for (std::size_t j = 0; j < i; ++j)
+            if (c.gpus[i] == c.gpus[j])
+                r.issue(root["gpus"][i], "gpus", "GPU '" + c.gpus[i] + "' listed twice");
     const YAML::Node dm = root["daemon"];
     if (r.map(dm, "daemon", {"poll_interval"}, false))
         if (auto d = r.duration(dm, "poll_interval", "daemon")) {

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "storage/s3_config.hpp"
 
@@ -27,7 +28,10 @@ struct HostConfig {
     int max_concurrent_runs = 2;
     int transfer_concurrency = 64;
     int keep_failed_runs = 10;
-    std::chrono::seconds poll_interval{30};  // daemon: how often the input prefixes are listed
+    std::chrono::seconds poll_interval{30};
+    // the host's GPUs (device indexes or UUIDs) that runs may use: a run that
+    // needs N waits until N of them are free, and gets exactly those
+    std::vector<std::string> gpus;  // daemon: how often the input prefixes are listed
 };
 
 // Relative paths in the file are relative to its folder. Throws ConfigError.

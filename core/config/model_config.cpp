@@ -93,8 +93,10 @@ void read_datasets(Reader& r, const YAML::Node& root, const std::string& key, bo
         const std::string path = key + "." + d.name;
         const YAML::Node dn = kv.second;
         const bool ok =
-            inputs ? r.map(dn, path, {"uri_args", "uri", "internal_path", "completion_marker"})
-                   : r.map(dn, path, {"uri_args", "uri", "internal_path"});
+            inputs
+                ? r.map(dn, path,
+                        {"uri_args", "uri", "internal_path", "completion_marker", "quiet_period"})
+                : r.map(dn, path, {"uri_args", "uri", "internal_path"});
         if (!ok) continue;
         try {
             paths::check_name(d.name, key == "inputs" ? "input name" : "output name");
@@ -136,6 +138,8 @@ void read_datasets(Reader& r, const YAML::Node& root, const std::string& key, bo
                             "expected an object name relative to the dataset, e.g. .zmetadata");
                 d.completion_marker = *m;
             }
+        if (inputs)
+            if (auto q = r.duration(dn, "quiet_period", path)) d.quiet_period = *q;
         out.push_back(std::move(d));
     }
 }
@@ -206,7 +210,7 @@ ModelConfig parse_model_config(const std::string& name, const std::string& file,
     if (!r.map(root, "",
                {"docker_image", "inputs", "outputs", "inference_artifact", "members",
                 "forecast_duration", "env", "build_args", "resources", "timeout", "network",
-                "command"})) {
+                "command", "catch_up", "max_attempts", "max_concurrent_runs", "deadlines"})) {
         r.throw_if_any();
     }
     if (auto img = r.string(root, "docker_image", "", true)) {
@@ -273,6 +277,18 @@ ModelConfig parse_model_config(const std::string& name, const std::string& file,
             }
     }
     if (auto m = r.integer(root, "max_attempts", "", 1, 100)) c.max_attempts = static_cast<int>(*m);
+    if (auto m = r.integer(root, "max_concurrent_runs", "", 1, 1024))
+        c.max_concurrent_runs = static_cast<int>(*m);
+    const YAML::Node dl = root["deadlines"];
+    if (r.map(dl, "deadlines", {"arrival", "completion"}, false)) {
+        if (auto d = r.duration(dl, "arrival", "deadlines")) c.arrival_deadline = *d;
+        if (auto d = r.duration(dl, "completion", "deadlines")) c.completion_deadline = *d;
+        if (c.arrival_deadline.count() > 0 && c.completion_deadline.count() > 0 &&
+            c.completion_deadline < c.arrival_deadline)
+            r.issue(dl["completion"], "deadlines.completion",
+                    "is before deadlines.arrival: a run cannot be published before its inputs "
+                    "arrive");
+    }
     r.throw_if_any();
     return c;
 }

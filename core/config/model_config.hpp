@@ -31,6 +31,9 @@ struct Dataset {
     std::string uri_template;         // ... or s3://BUCKET/{analysis_time:%Y-%m-%dT%H%M%SZ}/...
     std::string internal_path;        // where it is mounted in the container
     std::string completion_marker = ".zmetadata";  // inputs: complete when this object exists
+    // inputs whose producer writes no marker: complete once objects exist and
+    // none is newer than this (0: use the completion marker)
+    std::chrono::seconds quiet_period{0};
 };
 
 // Where a dataset lives for one run.
@@ -58,6 +61,10 @@ struct ModelConfig {
     // daemon
     std::string catch_up = "all";  // all | latest | maximum age (ISO 8601, e.g. P2D)
     int max_attempts = 3;
+    int max_concurrent_runs = 0;  // 0: only the host's global limit
+    // late alerts: inputs not complete by analysis time + arrival, outputs not
+    // published by analysis time + completion (0: no alert)
+    std::chrono::seconds arrival_deadline{0}, completion_deadline{0};
 };
 
 // Parses and validates; throws ConfigError with every issue found.

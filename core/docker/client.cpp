@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <set>
 
 #include "archive/tar_stream.hpp"
 #include "docker/error.hpp"
@@ -84,10 +85,68 @@ std::string DockerClient::default_socket() {
     return "/var/run/docker.sock";
 }
 
+std::string request_kind(const std::string& method, const std::string& target) {
+    std::string_view t(target);
+    t = t.substr(0, t.find('?'));
+    if (t.size() > 2 && t.starts_with("/v") && t[2] >= '0' && t[2] <= '9') {  // the API version
+        const auto slash = t.find('/', 1);
+        t = slash == std::string_view::npos ? std::string_view() : t.substr(slash);
+    }
+    std::vector<std::string_view> seg;
+    while (!t.empty()) {
+        t.remove_prefix(1);
+        const auto slash = t.find('/');
+        seg.push_back(t.substr(0, slash));
+        t = slash == std::string_view::npos ? std::string_view() : t.substr(slash);
+    }
+    if (seg.empty()) return "other";
+    if (seg.size() == 1) {
+        if (seg[0] == "_ping" || seg[0] == "version" || seg[0] == "info") {
+            return seg[0] == "_ping" ? "ping" : std::string(seg[0]);
+        }
+        if (seg[0] == "build") return "image_build";
+        return "other";
+    }
+    if (seg[0] == "containers") {
+        if (seg.size() == 2) {
+            if (seg[1] == "create") return "container_create";
+            if (seg[1] == "json") return "container_list";
+            return method == "DELETE" ? "container_remove" : "other";
+        }
+        if (seg.size() == 3) {
+            static const std::set<std::string_view> known{"start", "wait", "kill", "stop", "logs"};
+            if (seg[2] == "json") return "container_inspect";
+            if (known.contains(seg[2])) return "container_" + std::string(seg[2]);
+        }
+        return "other";
+    }
+    if (seg[0] == "images") {  // image names may hold '/'
+        if (seg.size() == 2 && seg[1] == "create") return "image_pull";
+        if (seg.back() == "json") return "image_inspect";
+        return method == "DELETE" ? "image_remove" : "other";
+    }
+    return "other";
+}
+
+void DockerClient::observe(const HttpRequest& request, long status) {
+    if (observer_) observer_(request_kind(request.method, request.target), status);
+}
+
+HttpResponse DockerClient::send(const HttpRequest& request) {
+    try {
+        HttpResponse r = http_.perform(request);
+        observe(request, r.status);
+        return r;
+    } catch (...) {
+        observe(request, 0);
+        throw;
+    }
+}
+
 HttpResponse DockerClient::call(const std::string& operation, HttpRequest request,
                                 std::initializer_list<long> ok) {
     if (request.timeout.count() == 0) request.timeout = kShortCall;
-    HttpResponse r = http_.perform(request);
+    HttpResponse r = send(request);
     for (long s : ok)
         if (r.status == s) return r;
     throw DockerError(operation, r.status, engine_message(r));
@@ -168,7 +227,7 @@ void DockerClient::stream_progress(const std::string& operation, HttpRequest req
         on_message(m);
     });
     request.on_data = [&](std::string_view chunk) { parser.feed(chunk); };
-    const auto r = http_.perform(request);
+    const auto r = send(request);
     parser.finish();
     if (r.status != 200) throw DockerError(operation, r.status, engine_message(r));
     if (error) throw DockerError(operation, r.status, *error);
@@ -226,10 +285,19 @@ std::string DockerClient::create_container(const ContainerSpec& spec) {
     return parse_json(op, r).value("Id", "");
 }
 
-std::unique_ptr<ContainerWait> DockerClient::open_wait(const std::string& id) {
+std::unique_ptr<ContainerWait> DockerClient::open_wait(const std::string& id,
+                                                       const std::string& condition) {
     HttpRequest req{.method = "POST",
-                    .target = path("/containers/" + id + "/wait?condition=next-exit")};
-    auto pending = http_.begin(std::move(req), Clock::now() + kShortCall);
+                    .target = path("/containers/" + id + "/wait?condition=" + condition)};
+    const HttpRequest described{.method = req.method, .target = req.target};
+    std::unique_ptr<PendingResponse> pending;
+    try {
+        pending = http_.begin(std::move(req), Clock::now() + kShortCall);
+    } catch (...) {
+        observe(described, 0);
+        throw;
+    }
+    observe(described, pending->status());
     if (pending->status() != 200) {
         pending->wait_until(Clock::now() + kShortCall);
         throw DockerError("wait for container " + id, pending->status(),
@@ -297,7 +365,7 @@ void DockerClient::save_logs(const std::string& id, const std::filesystem::path&
                     .target = path("/containers/" + id + "/logs?stdout=1&stderr=1")};
     req.on_data = [&](std::string_view chunk) { demux.feed(chunk); };
     req.timeout = std::chrono::minutes(10);
-    HttpResponse r = http_.perform(req);
+    HttpResponse r = send(req);
     if (r.status != 200) throw DockerError(op, r.status, engine_message(r));
     out.flush();
     err.flush();

@@ -78,6 +78,11 @@ public:
 
     const std::string& socket_path() const { return http_.socket_path(); }
 
+    // Called after every request with its kind (request_kind) and HTTP status
+    // (0: the engine did not answer), e.g. for metrics. Set before use.
+    using RequestObserver = std::function<void(const std::string& kind, long status)>;
+    void set_request_observer(RequestObserver observer) { observer_ = std::move(observer); }
+
     void ping();
     EngineVersion version();
     nlohmann::json info();
@@ -97,7 +102,10 @@ public:
     // returns its id. GPU requests are refused on Podman, whose
     // Docker-compatible API accepts DeviceRequests and silently ignores them.
     std::string create_container(const ContainerSpec& spec);
-    std::unique_ptr<ContainerWait> open_wait(const std::string& id);
+    // condition: next-exit (before a start) or not-running (a container that
+    // may have exited already: answers at once then).
+    std::unique_ptr<ContainerWait> open_wait(const std::string& id,
+                                             const std::string& condition = "next-exit");
     void start_container(const std::string& id);
     void kill_container(const std::string& id, const std::string& signal = "KILL");
     void stop_container(const std::string& id, int grace_seconds);
@@ -111,6 +119,9 @@ public:
 
 private:
     std::string path(const std::string& endpoint);  // versioned path
+    HttpResponse send(const HttpRequest& request);  // http_.perform, observed
+    void observe(const HttpRequest& request, long status);
+    RequestObserver observer_;
     // Performs a request answered with JSON-lines progress (pull, build); an
     // error status or an error inside the stream becomes a DockerError.
     void stream_progress(const std::string& operation, HttpRequest request,
@@ -121,6 +132,11 @@ private:
     std::mutex version_mutex_;
     std::optional<EngineVersion> engine_;
 };
+
+// A bounded name for a request, for metric labels (ids and names dropped):
+// "container_create", "container_start", "container_wait", "image_inspect",
+// "image_pull", "image_build", "ping", ... ("other" for the rest).
+std::string request_kind(const std::string& method, const std::string& target);
 
 // Percent-encodes a query value or path segment (RFC 3986 unreserved kept).
 std::string url_encode(std::string_view text);

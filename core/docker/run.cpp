@@ -52,19 +52,14 @@ RunOutcome finish_container(DockerClient& client, const std::string& id, Contain
     return out;
 }
 
-RunOutcome run_container(DockerClient& client, const ContainerSpec& spec,
-                         const RunOptions& options) {
-    const std::string id = client.create_container(spec);
+namespace {
+// Runs `steps`; on an error removes the container (when options.remove) and
+// rethrows the first error.
+template <class Steps>
+RunOutcome removing_on_error(DockerClient& client, const std::string& id, const RunOptions& options,
+                             Steps steps) {
     try {
-        if (options.on_created) options.on_created(id);
-        auto wait = client.open_wait(id);  // before start: see moby#35001
-        const auto started = std::chrono::system_clock::now();
-        const auto deadline =
-            options.timeout.count() > 0 ? Clock::now() + options.timeout : Clock::time_point::max();
-        client.start_container(id);
-        RunOutcome out = finish_container(client, id, *wait, deadline, options);
-        out.started = started;
-        return out;
+        return steps();
     } catch (...) {
         if (options.remove) {
             try {
@@ -74,6 +69,45 @@ RunOutcome run_container(DockerClient& client, const ContainerSpec& spec,
         }
         throw;
     }
+}
+
+RunOutcome start_and_finish(DockerClient& client, const std::string& id, Clock::time_point deadline,
+                            const RunOptions& options) {
+    auto wait = client.open_wait(id);  // before start: see moby#35001
+    const auto started = std::chrono::system_clock::now();
+    client.start_container(id);
+    if (options.on_started) options.on_started();
+    RunOutcome out = finish_container(client, id, *wait, deadline, options);
+    out.started = started;
+    return out;
+}
+}  // namespace
+
+RunOutcome run_container(DockerClient& client, const ContainerSpec& spec,
+                         const RunOptions& options) {
+    const std::string id = client.create_container(spec);
+    return removing_on_error(client, id, options, [&] {
+        if (options.on_created) options.on_created(id);
+        const auto deadline =
+            options.timeout.count() > 0 ? Clock::now() + options.timeout : Clock::time_point::max();
+        return start_and_finish(client, id, deadline, options);
+    });
+}
+
+RunOutcome adopt_container(DockerClient& client, const std::string& id, Clock::time_point deadline,
+                           const RunOptions& options) {
+    return removing_on_error(client, id, options, [&] {
+        const ContainerState state = client.inspect_container(id);
+        if (state.status == "created")  // never started: its whole timeout from now
+            return start_and_finish(client, id,
+                                    options.timeout.count() > 0 ? Clock::now() + options.timeout
+                                                                : Clock::time_point::max(),
+                                    options);
+        // running: keep its deadline; exited meanwhile: collect it as it is
+        auto wait = client.open_wait(id, "not-running");
+        return finish_container(client, id, *wait,
+                                state.running ? deadline : Clock::time_point::max(), options);
+    });
 }
 
 }  // namespace mlwm::docker

@@ -19,6 +19,7 @@ struct RunOptions {
     // Called with the container id once it has been created (before start),
     // e.g. to record it in a ledger.
     std::function<void(const std::string& id)> on_created;
+    std::function<void()> on_started;  // once the engine has started it
 };
 
 struct RunOutcome {
@@ -42,6 +43,14 @@ struct RunOutcome {
 // (when `remove`).
 RunOutcome run_container(DockerClient& client, const ContainerSpec& spec,
                          const RunOptions& options);
+
+// Adopts a container of an earlier process (a daemon restart): starts it if
+// it was only created, waits for it until `deadline` if it runs (killing it
+// then), collects it if it exited meanwhile; then the same steps as
+// run_container.
+RunOutcome adopt_container(DockerClient& client, const std::string& id,
+                           std::chrono::steady_clock::time_point deadline,
+                           const RunOptions& options);
 
 // Waits for an already created (or running, e.g. adopted) container and
 // finishes the run: the same steps after start as run_container.

@@ -41,6 +41,10 @@ public:
         return p ? reinterpret_cast<const char*>(p) : "";
     }
     std::int64_t integer(int col) const { return sqlite3_column_int64(s_, col); }
+    void reset() {
+        sqlite3_reset(s_);
+        sqlite3_clear_bindings(s_);
+    }
 
 private:
     sqlite3* db_;
@@ -49,7 +53,7 @@ private:
 
 constexpr const char* kColumns =
     "run_id, model, analysis_time, member, state, attempt, container_id, not_before, message, "
-    "created, updated";
+    "created, updated, deadline, force, late, gpus";
 
 RunRecord read_record(const Stmt& s) {
     RunRecord r;
@@ -64,6 +68,10 @@ RunRecord read_record(const Stmt& s) {
     r.message = s.text(8);
     r.created = s.integer(9);
     r.updated = s.integer(10);
+    r.deadline = s.integer(11);
+    r.force = s.integer(12) != 0;
+    r.late = static_cast<int>(s.integer(13));
+    r.gpus = s.text(14);
     return r;
 }
 
@@ -92,6 +100,15 @@ Ledger::Ledger(const std::filesystem::path& file) : file_(file) {
         "DEFAULT '', not_before INTEGER NOT NULL DEFAULT 0, message TEXT NOT NULL DEFAULT '', "
         "created INTEGER NOT NULL, "
         "updated INTEGER NOT NULL)");
+    // columns added after the first release: a ledger from before gains them
+    for (const char* column :
+         {"deadline INTEGER NOT NULL DEFAULT 0", "force INTEGER NOT NULL DEFAULT 0",
+          "late INTEGER NOT NULL DEFAULT 0", "gpus TEXT NOT NULL DEFAULT ''"}) {
+        const std::string name = std::string(column).substr(0, std::string(column).find(' '));
+        Stmt info(db, "SELECT 1 FROM pragma_table_info('runs') WHERE name = ?");
+        info.bind(1, name);
+        if (!info.step()) exec(std::string("ALTER TABLE runs ADD COLUMN ") + column);
+    }
     exec("CREATE INDEX IF NOT EXISTS runs_state ON runs(state)");
     exec(
         "CREATE TABLE IF NOT EXISTS transitions (id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT "
@@ -132,6 +149,54 @@ RunRecord Ledger::ensure(const std::string& run_id, const std::string& model,
     return *get(run_id);
 }
 
+void Ledger::ensure_all(const std::vector<NewRun>& runs, schedule::RunState state,
+                        const std::string& message) {
+    if (runs.empty()) return;
+    auto* db = static_cast<sqlite3*>(db_);
+    exec("BEGIN IMMEDIATE");
+    try {
+        const std::int64_t now = now_seconds();
+        const std::string st(schedule::state_name(state));
+        Stmt ins(db,
+                 "INSERT OR IGNORE INTO runs (run_id, model, analysis_time, member, state, "
+                 "message, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+        Stmt hist(db,
+                  "INSERT INTO transitions (run_id, at, from_state, to_state, message) VALUES (?, "
+                  "?, '', ?, ?)");
+        for (const auto& r : runs) {
+            ins.reset();
+            ins.bind(1, r.run_id)
+                .bind(2, r.model)
+                .bind(3, r.analysis_time)
+                .bind(4, std::int64_t{r.member})
+                .bind(5, st)
+                .bind(6, message)
+                .bind(7, now)
+                .bind(8, now);
+            ins.step();
+            if (sqlite3_changes(db) == 0 || state == schedule::RunState::waiting_inputs) continue;
+            hist.reset();
+            hist.bind(1, r.run_id).bind(2, now).bind(3, st).bind(4, message);
+            hist.step();
+        }
+        exec("COMMIT");
+    } catch (...) {
+        exec("ROLLBACK");
+        throw;
+    }
+}
+
+std::vector<RunRecord> Ledger::unfinished() {
+    Stmt s(static_cast<sqlite3*>(db_),
+           (std::string("SELECT ") + kColumns +
+            " FROM runs WHERE state NOT IN ('succeeded', 'expired', 'cancelled') ORDER BY "
+            "analysis_time, run_id")
+               .c_str());
+    std::vector<RunRecord> out;
+    while (s.step()) out.push_back(read_record(s));
+    return out;
+}
+
 std::optional<RunRecord> Ledger::get(const std::string& run_id) {
     Stmt s(static_cast<sqlite3*>(db_),
            (std::string("SELECT ") + kColumns + " FROM runs WHERE run_id = ?").c_str());
@@ -142,7 +207,8 @@ std::optional<RunRecord> Ledger::get(const std::string& run_id) {
 
 RunRecord Ledger::transition(const std::string& run_id, schedule::RunState to,
                              const std::string& message, std::optional<std::string> container_id,
-                             std::optional<std::int64_t> not_before) {
+                             std::optional<std::int64_t> not_before,
+                             std::optional<std::int64_t> deadline) {
     exec("BEGIN IMMEDIATE");
     try {
         auto current = get(run_id);
@@ -156,14 +222,17 @@ RunRecord Ledger::transition(const std::string& run_id, schedule::RunState to,
         Stmt up(static_cast<sqlite3*>(db_),
                 "UPDATE runs SET state = ?, message = ?, updated = ?, attempt = attempt + ?, "
                 "container_id = ?, "
-                "not_before = ? WHERE run_id = ?");
+                "not_before = ?, deadline = ?, force = force * ? WHERE run_id = ?");
         up.bind(1, std::string(schedule::state_name(to)))
             .bind(2, message)
             .bind(3, now)
             .bind(4, std::int64_t{retry ? 1 : 0})
             .bind(5, container_id.value_or(retry ? std::string() : current->container_id))
             .bind(6, not_before.value_or(current->not_before))
-            .bind(7, run_id);
+            .bind(7, deadline.value_or(retry ? 0 : current->deadline))
+            // a forced rerun stays forced until it ends
+            .bind(8, std::int64_t{schedule::is_final(to) ? 0 : 1})
+            .bind(9, run_id);
         up.step();
         Stmt hist(static_cast<sqlite3*>(db_),
                   "INSERT INTO transitions (run_id, at, from_state, to_state, message) VALUES (?, "
@@ -180,6 +249,61 @@ RunRecord Ledger::transition(const std::string& run_id, schedule::RunState to,
         throw;
     }
     return *get(run_id);
+}
+
+bool Ledger::rerun(const std::string& run_id, const std::string& message) {
+    exec("BEGIN IMMEDIATE");
+    try {
+        auto current = get(run_id);
+        if (!current) throw LedgerError("ledger: no run " + run_id);
+        if (schedule::is_active(current->state)) {
+            exec("ROLLBACK");
+            return false;
+        }
+        const std::int64_t now = now_seconds();
+        Stmt up(static_cast<sqlite3*>(db_),
+                "UPDATE runs SET state = 'waiting_inputs', message = ?, updated = ?, attempt = 0, "
+                "container_id = '', not_before = 0, deadline = 0, force = 1, late = 0 "
+                "WHERE run_id = ?");
+        up.bind(1, message).bind(2, now).bind(3, run_id);
+        up.step();
+        Stmt hist(static_cast<sqlite3*>(db_),
+                  "INSERT INTO transitions (run_id, at, from_state, to_state, message) VALUES (?, "
+                  "?, ?, 'waiting_inputs', ?)");
+        hist.bind(1, run_id)
+            .bind(2, now)
+            .bind(3, std::string(schedule::state_name(current->state)))
+            .bind(4, message);
+        hist.step();
+        exec("COMMIT");
+        return true;
+    } catch (...) {
+        exec("ROLLBACK");
+        throw;
+    }
+}
+
+void Ledger::mark_late(const std::string& run_id, int kind) {
+    Stmt up(static_cast<sqlite3*>(db_), "UPDATE runs SET late = late | ? WHERE run_id = ?");
+    up.bind(1, std::int64_t{kind}).bind(2, run_id);
+    up.step();
+}
+
+void Ledger::set_gpus(const std::string& run_id, const std::string& gpus) {
+    Stmt up(static_cast<sqlite3*>(db_), "UPDATE runs SET gpus = ? WHERE run_id = ?");
+    up.bind(1, gpus).bind(2, run_id);
+    up.step();
+}
+
+std::vector<RunRecord> Ledger::of(const std::string& model, const std::string& analysis_time) {
+    Stmt s(static_cast<sqlite3*>(db_),
+           (std::string("SELECT ") + kColumns +
+            " FROM runs WHERE model = ? AND analysis_time = ? ORDER BY member")
+               .c_str());
+    s.bind(1, model).bind(2, analysis_time);
+    std::vector<RunRecord> out;
+    while (s.step()) out.push_back(read_record(s));
+    return out;
 }
 
 std::vector<RunRecord> Ledger::in_state(schedule::RunState st) {

@@ -26,7 +26,13 @@ struct RunRecord {
     std::int64_t not_before = 0;  // unix seconds: no new attempt before
     std::string message;
     std::int64_t created = 0, updated = 0;  // unix seconds
+    std::int64_t deadline = 0;              // unix seconds: the container is killed then (0: none)
+    bool force = false;                     // run even though the marker exists (`mlwm rerun`)
+    int late = 0;      // late alerts already raised: kLateArrival | kLateCompletion
+    std::string gpus;  // the GPUs it holds while in progress, comma-separated
 };
+
+inline constexpr int kLateArrival = 1, kLateCompletion = 2;
 
 struct Transition {
     std::string run_id;
@@ -50,14 +56,36 @@ public:
     // Inserts the run in waiting_inputs unless it exists; returns the record.
     RunRecord ensure(const std::string& run_id, const std::string& model,
                      const std::string& analysis_time, int member);
+    // Many runs at discovery, in one transaction (thousands after an outage):
+    // new ones start in `state` (waiting_inputs, or expired with `message`);
+    // existing ones are left as they are.
+    struct NewRun {
+        std::string run_id, model, analysis_time;
+        int member = 0;
+    };
+    void ensure_all(const std::vector<NewRun>& runs, schedule::RunState state,
+                    const std::string& message);
     std::optional<RunRecord> get(const std::string& run_id);
+    // Runs not succeeded, expired or cancelled (for the late alerts).
+    std::vector<RunRecord> unfinished();
     // Moves a run to `to` (checked against the state machine) in one
     // transaction with its history row. Throws LedgerError for a transition
     // the state machine does not allow or an unknown run.
     RunRecord transition(const std::string& run_id, schedule::RunState to,
                          const std::string& message,
                          std::optional<std::string> container_id = std::nullopt,
-                         std::optional<std::int64_t> not_before = std::nullopt);
+                         std::optional<std::int64_t> not_before = std::nullopt,
+                         std::optional<std::int64_t> deadline = std::nullopt);
+    // An operator's rerun (`mlwm rerun`): a run that is not in progress goes
+    // back to waiting_inputs with its attempts reset and `force` set (it runs
+    // even if published). Returns false for a run in progress; throws for an
+    // unknown run.
+    bool rerun(const std::string& run_id, const std::string& message);
+    // Records that a late alert (kLateArrival / kLateCompletion) was raised.
+    void mark_late(const std::string& run_id, int kind);
+    void set_gpus(const std::string& run_id, const std::string& gpus);
+    // Runs of one model and analysis time (every member).
+    std::vector<RunRecord> of(const std::string& model, const std::string& analysis_time);
     std::vector<RunRecord> in_state(schedule::RunState s);
     std::vector<RunRecord> recent(int limit);
     std::vector<Transition> history(const std::string& run_id);

@@ -6,9 +6,12 @@
 #include "docker/error.hpp"
 #include "docker/image_ref.hpp"
 #include "docker/run.hpp"
+#include "run/readiness.hpp"
 #include "storage/file_store.hpp"
 #include "storage/s3_store.hpp"
 #include "storage/transfer.hpp"
+#include "util/failpoint.hpp"
+#include "util/time.hpp"
 
 namespace mlwm::run {
 namespace fs = std::filesystem;
@@ -22,18 +25,11 @@ double seconds_since(Clock::time_point t0) {
     return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-std::string utc_now() {
-    const auto now =
-        std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
-    const std::time_t t = std::chrono::system_clock::to_time_t(now);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[40];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-    const auto ms = (now.time_since_epoch() % std::chrono::seconds(1)).count();
-    char out[48];
-    std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(ms));
-    return out;
+// A wall-clock deadline (kept in the ledger) as a steady-clock one.
+std::chrono::steady_clock::time_point steady_deadline(std::chrono::system_clock::time_point t) {
+    if (t == std::chrono::system_clock::time_point::max()) return Clock::time_point::max();
+    const auto left = t - std::chrono::system_clock::now();
+    return Clock::now() + std::chrono::duration_cast<Clock::duration>(left);
 }
 
 bool empty_dir(const fs::path& p) {
@@ -54,7 +50,7 @@ void remove_run_folders(const RunPlan& plan) {
 
 }  // namespace
 
-StoreFactory store_factory(const config::HostConfig& host) {
+StoreFactory store_factory(const config::HostConfig& host, storage::S3Counters counters) {
     if (host.storage_type == "file") {
         const fs::path root = host.file_root;
         return [root](const std::string& bucket) -> std::unique_ptr<storage::ObjectStore> {
@@ -63,8 +59,10 @@ StoreFactory store_factory(const config::HostConfig& host) {
     }
     const storage::S3Config cfg =
         storage::resolve_s3_config(host.s3, storage::load_s3_environment());
-    return [cfg](const std::string& bucket) -> std::unique_ptr<storage::ObjectStore> {
-        return std::make_unique<storage::S3Store>(cfg, bucket);
+    return [cfg, counters](const std::string& bucket) -> std::unique_ptr<storage::ObjectStore> {
+        auto store = std::make_unique<storage::S3Store>(cfg, bucket);
+        store->set_counters(counters);
+        return store;
     };
 }
 
@@ -99,81 +97,112 @@ RunReport execute_run(const RunPlan& plan, const StoreFactory& stores, docker::D
         // 0. done before? (the marker is written last)
         auto marker_store = stores(plan.marker.bucket);
         if (!opts.force && marker_store->head(plan.marker.key)) {
+            if (opts.resume && !opts.resume->container_id.empty()) try {
+                    docker.remove_container(opts.resume->container_id, true);
+                } catch (const std::exception&) {  // gone already
+                }
             rep.outcome = Outcome::already_done;
             rep.message =
                 "published before: " + plan.marker.uri() + " exists (--force runs it again)";
             return rep;
         }
-        // 1. every input complete?
-        std::vector<std::string> missing;
-        for (const auto& in : plan.inputs) {
-            const auto store = stores(in.place.bucket);
-            if (!store->head(in.place.key + "/" + in.completion_marker))
-                missing.push_back(in.name + " (" + in.place.uri() + "/" + in.completion_marker +
-                                  ")");
-        }
-        if (!missing.empty()) {
-            std::string list;
-            for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;
-            rep.outcome = Outcome::inputs_missing;
-            rep.message = "not complete: " + list;
-            return rep;
-        }
         auto phase = [&](const char* name, const std::string& container = {}) {
             if (opts.before_phase) opts.before_phase(name, container);
         };
-        // 2. stage the inputs; empty output folders
-        phase("staging");
-        const auto t_down = Clock::now();
-        for (const auto& in : plan.inputs) {
-            std::error_code ec;
-            fs::remove_all(in.local, ec);
-            const auto store = stores(in.place.bucket);
-            const storage::TransferPlan tp = storage::plan_download(*store, in.place.key, in.local);
-            fs::create_directories(in.local);
-            const auto r = store->download(tp.items, {.concurrency = opts.transfer_concurrency});
-            rep.bytes_in += r.bytes;
-            if (!r.ok())
-                return fail(Outcome::failed,
-                            "staging " + in.place.uri() + ": " + std::to_string(r.failures.size()) +
-                                " object(s) failed, first " + r.failures.front().key + ": " +
-                                r.failures.front().error);
-        }
-        for (const auto& out : plan.outputs) {
-            std::error_code ec;
-            fs::remove_all(out.local, ec);
-            fs::create_directories(out.local);
-        }
-        rep.download_seconds = seconds_since(t_down);
+        auto t_run = Clock::now();
+        docker::RunOutcome o;
+        std::string started, finished;
+        const docker::RunOptions run_opts{
+            .timeout = std::chrono::duration_cast<std::chrono::milliseconds>(plan.timeout),
+            .log_dir = plan.log_dir,
+            .on_created =
+                [&](const std::string& id) {
+                    phase("running", id);
+                    util::failpoint("launching");
+                },
+            .on_started = [] { util::failpoint("running"); }};
+        if (opts.resume && !opts.resume->container_id.empty()) {
+            // 3'. adopt the container a stopped daemon left
+            const std::string& id = opts.resume->container_id;
+            phase("running", id);
+            started = util::utc_now(true);
+            o = docker::adopt_container(docker, id, steady_deadline(opts.resume->deadline),
+                                        run_opts);
+            finished = util::utc_now(true);
+        } else if (!opts.resume) {
+            // 1. every input complete?
+            std::vector<std::string> missing;
+            for (const auto& in : plan.inputs) {
+                const auto store = stores(in.place.bucket);
+                if (!input_complete(*store, in.place, in.completion_marker, in.quiet_period,
+                                    std::chrono::system_clock::now()))
+                    missing.push_back(
+                        in.name + " (" +
+                        completion_condition(in.place, in.completion_marker, in.quiet_period) +
+                        ")");
+            }
+            if (!missing.empty()) {
+                std::string list;
+                for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;
+                rep.outcome = Outcome::inputs_missing;
+                rep.message = "not complete: " + list;
+                return rep;
+            }
+            // 2. stage the inputs; empty output folders
+            phase("staging");
+            const auto t_down = Clock::now();
+            for (const auto& in : plan.inputs) {
+                std::error_code ec;
+                fs::remove_all(in.local, ec);
+                const auto store = stores(in.place.bucket);
+                const storage::TransferPlan tp =
+                    storage::plan_download(*store, in.place.key, in.local);
+                fs::create_directories(in.local);
+                const auto r =
+                    store->download(tp.items, {.concurrency = opts.transfer_concurrency});
+                rep.bytes_in += r.bytes;
+                if (!r.ok())
+                    return fail(Outcome::failed, "staging " + in.place.uri() + ": " +
+                                                     std::to_string(r.failures.size()) +
+                                                     " object(s) failed, first " +
+                                                     r.failures.front().key + ": " +
+                                                     r.failures.front().error);
+                util::failpoint("staging");
+            }
+            for (const auto& out : plan.outputs) {
+                std::error_code ec;
+                fs::remove_all(out.local, ec);
+                fs::create_directories(out.local);
+            }
+            rep.download_seconds = seconds_since(t_down);
 
-        // 3. the container
-        phase("launching");
-        const auto t_run = Clock::now();
-        if (!docker.inspect_image(plan.container.image))
-            docker.pull_image(docker::parse_image_ref(plan.container.image));
-        for (const auto& c : docker.list_containers({"org.mlwm.run-id=" + plan.run_id})) {
-            if (c.state == "running" || c.state == "restarting")
-                return fail(Outcome::failed, "a container of this run is already running (" +
-                                                 c.id.substr(0, 12) +
-                                                 "); not starting a second one");
-            docker.remove_container(c.id, true);  // a leftover of an interrupted run
+            // 3. the container
+            phase("launching");
+            t_run = Clock::now();
+            if (!docker.inspect_image(plan.container.image))
+                docker.pull_image(docker::parse_image_ref(plan.container.image));
+            for (const auto& c : docker.list_containers({"org.mlwm.run-id=" + plan.run_id})) {
+                if (c.state == "running" || c.state == "restarting")
+                    return fail(Outcome::failed, "a container of this run is already running (" +
+                                                     c.id.substr(0, 12) +
+                                                     "); not starting a second one");
+                docker.remove_container(c.id, true);  // a leftover of a failed attempt
+            }
+            started = util::utc_now(true);
+            o = docker::run_container(docker, plan.container, run_opts);
+            finished = util::utc_now(true);
         }
-        const std::string started = utc_now();
-        const docker::RunOutcome o = docker::run_container(
-            docker, plan.container,
-            {.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(plan.timeout),
-             .log_dir = plan.log_dir,
-             .on_created = [&](const std::string& id) { phase("running", id); }});
-        const std::string finished = utc_now();
-        rep.run_seconds = seconds_since(t_run);
-        rep.exit_code = o.exit_code;
-        if (o.timed_out)
-            return fail(Outcome::timed_out, "killed after its timeout of " +
-                                                std::to_string(plan.timeout.count()) +
-                                                " s; logs in " + plan.log_dir.string());
-        if (!o.succeeded())
-            return fail(Outcome::failed, "the container ended with " + o.describe() + "; logs in " +
-                                             plan.log_dir.string());
+        if (!opts.resume || !opts.resume->publish_only) {
+            rep.run_seconds = seconds_since(t_run);
+            rep.exit_code = o.exit_code;
+            if (o.timed_out)
+                return fail(Outcome::timed_out, "killed after its timeout of " +
+                                                    std::to_string(plan.timeout.count()) +
+                                                    " s; logs in " + plan.log_dir.string());
+            if (!o.succeeded())
+                return fail(Outcome::failed, "the container ended with " + o.describe() +
+                                                 "; logs in " + plan.log_dir.string());
+        }
         for (const auto& out : plan.outputs)
             if (empty_dir(out.local))
                 return fail(Outcome::failed,
@@ -208,6 +237,7 @@ RunReport execute_run(const RunPlan& plan, const StoreFactory& stores, docker::D
                                       {"exit_code", o.exit_code},
                                       {"mlwm_version", opts.mlwm_version},
                                       {"outputs", outputs}};
+        util::failpoint("publishing");
         const auto put = marker_store->put_string(
             plan.marker.key, marker.dump(2) + "\n",
             {.if_none_match = !opts.force, .content_type = "application/json"});

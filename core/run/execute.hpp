@@ -4,19 +4,22 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "config/host_config.hpp"
 #include "docker/client.hpp"
 #include "run/plan.hpp"
 #include "storage/object_store.hpp"
+#include "storage/s3_store.hpp"
 
 namespace mlwm::run {
 
 // The store holding a bucket: S3, or <root>/<bucket> for a file store.
 using StoreFactory =
     std::function<std::unique_ptr<storage::ObjectStore>(const std::string& bucket)>;
-StoreFactory store_factory(const config::HostConfig& host);
+// `counters` (S3 only) count every request and byte, e.g. for metrics.
+StoreFactory store_factory(const config::HostConfig& host, storage::S3Counters counters = {});
 
 enum class Outcome { succeeded, already_done, inputs_missing, failed, timed_out };
 std::string_view outcome_name(Outcome o);
@@ -33,6 +36,16 @@ struct RunReport {
     bool ok() const { return outcome == Outcome::succeeded || outcome == Outcome::already_done; }
 };
 
+// Where a run resumes after a daemon restart (see the scheduler's recovery).
+struct Resume {
+    // Adopt this container of the run: start it if it was only created, wait
+    // for it (keeping `deadline`), collect it if it exited meanwhile.
+    std::string container_id;
+    std::chrono::system_clock::time_point deadline = std::chrono::system_clock::time_point::max();
+    // No container: the outputs are in the work folder, publish them.
+    bool publish_only = false;
+};
+
 struct ExecuteOptions {
     bool force = false;  // run even if the marker exists (and overwrite it)
     std::size_t transfer_concurrency = 64;
@@ -42,6 +55,7 @@ struct ExecuteOptions {
     // the container id, "publishing"): the daemon writes its ledger here,
     // before the action (write-ahead). May throw to abort the run.
     std::function<void(const std::string& phase, const std::string& container_id)> before_phase;
+    std::optional<Resume> resume;  // nullopt: from the start
 };
 
 RunReport execute_run(const RunPlan& plan, const StoreFactory& stores, docker::DockerClient& docker,

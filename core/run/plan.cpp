@@ -1,6 +1,7 @@
 #include "run/plan.hpp"
 
 #include "config/yaml_reader.hpp"
+#include "run/readiness.hpp"
 
 namespace mlwm::run {
 namespace fs = std::filesystem;
@@ -22,10 +23,14 @@ RunPlan plan_run(const config::ModelConfig& m, const paths::AnalysisTime& t, pat
     for (const auto& d : m.inputs)
         p.inputs.push_back({d.name, config::locate(d, t, member),
                             p.work_dir / "input" / m.name / d.name, d.internal_path,
-                            d.completion_marker});
+                            d.completion_marker, d.quiet_period});
     for (const auto& d : m.outputs)
-        p.outputs.push_back({d.name, config::locate(d, t, member),
-                             p.work_dir / "output" / m.name / d.name, d.internal_path, ""});
+        p.outputs.push_back({d.name,
+                             config::locate(d, t, member),
+                             p.work_dir / "output" / m.name / d.name,
+                             d.internal_path,
+                             "",
+                             {}});
     if (!p.outputs.empty()) {
         const std::string& first = p.outputs.front().place.key;
         const auto slash = first.rfind('/');
@@ -77,7 +82,9 @@ nlohmann::ordered_json to_json(const RunPlan& p) {
                                      {"local", d.local.string()},
                                      {"mount", d.internal_path},
                                      {"read_only", input}};
-            if (input) e["complete_when"] = d.place.uri() + "/" + d.completion_marker;
+            if (input)
+                e["complete_when"] =
+                    completion_condition(d.place, d.completion_marker, d.quiet_period);
             a.push_back(e);
         }
         return a;

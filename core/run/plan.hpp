@@ -19,10 +19,11 @@ std::string run_id(const std::string& model, const paths::AnalysisTime& t, paths
 
 struct PlannedDataset {
     std::string name;
-    config::S3Place place;          // in the store
-    std::filesystem::path local;    // on this host
-    std::string internal_path;      // in the container
-    std::string completion_marker;  // inputs
+    config::S3Place place;                 // in the store
+    std::filesystem::path local;           // on this host
+    std::string internal_path;             // in the container
+    std::string completion_marker;         // inputs
+    std::chrono::seconds quiet_period{0};  // inputs without a marker
 };
 
 struct RunPlan {

@@ -38,12 +38,18 @@ bool is_final(RunState s) {
     return s == RunState::succeeded || s == RunState::expired || s == RunState::cancelled;
 }
 
+bool is_active(RunState s) {
+    return s == RunState::staging || s == RunState::launching || s == RunState::running ||
+           s == RunState::publishing;
+}
+
 bool transition_allowed(RunState from, RunState to) {
     using S = RunState;
     if (is_final(from)) return false;
     if (to == S::cancelled) return true;
+    // the run marker was found: published before a stop, or by another host
+    if (to == S::succeeded && (from == S::waiting_inputs || is_active(from))) return true;
     switch (from) {
-            // succeeded straight from waiting_inputs: the run marker was found (published before)
         case S::waiting_inputs:
             return to == S::staging || to == S::expired || to == S::failed || to == S::succeeded;
         case S::staging: return to == S::launching || to == S::failed;

@@ -5,7 +5,8 @@
 //   waiting_inputs -> staging -> launching -> running -> publishing -> succeeded
 //   any active state -> failed (retried after backoff while attempts remain:
 //   failed -> waiting_inputs), running -> timed_out, waiting_inputs -> expired,
-//   any non-final state -> cancelled
+//   any non-final state -> cancelled; waiting_inputs or an active state ->
+//   succeeded when the run marker is found (published before a stop)
 #pragma once
 
 #include <chrono>
@@ -33,7 +34,9 @@ enum class RunState {
 
 std::string_view state_name(RunState s);
 std::optional<RunState> parse_state(std::string_view name);
-bool is_final(RunState s);  // succeeded, expired, cancelled (failed/timed_out may be retried)
+bool is_final(RunState s);
+bool is_active(RunState s);  // staging, launching, running, publishing: a run in progress  //
+                             // succeeded, expired, cancelled (failed/timed_out may be retried)
 bool transition_allowed(RunState from, RunState to);
 
 // Catch-up: which analysis times to run after a start or an outage.

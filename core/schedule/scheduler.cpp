@@ -5,9 +5,13 @@
 #include <boost/asio/post.hpp>
 
 #include "run/plan.hpp"
+#include "run/readiness.hpp"
+#include "schedule/admission.hpp"
+#include "schedule/deadlines.hpp"
 #include "schedule/run_state.hpp"
 #include "storage/retry.hpp"
 #include "telemetry/log_events.hpp"
+#include "util/time.hpp"
 
 namespace mlwm::schedule {
 namespace asio = boost::asio;
@@ -15,13 +19,39 @@ namespace ev = telemetry::events;
 using Clock = std::chrono::system_clock;
 
 namespace {
-std::int64_t unix_now() {
-    return std::chrono::duration_cast<std::chrono::seconds>(Clock::now().time_since_epoch())
-        .count();
-}
+using util::unix_now;
 telemetry::LogContext ctx_of(const std::string& run_id, const std::string& model,
                              const paths::AnalysisTime& t) {
     return {run_id, model, paths::format_iso8601(t)};
+}
+// The ledger's analysis time (YYYY-MM-DDThhmmZ) in logs (ISO 8601).
+telemetry::LogContext ctx_of(const ledger::RunRecord& r) {
+    try {
+        return {r.run_id, r.model,
+                paths::format_iso8601(paths::parse_analysis_time(r.analysis_time))};
+    } catch (const std::exception&) {
+        return {r.run_id, r.model, r.analysis_time};
+    }
+}
+std::string join(const std::vector<std::string>& v) {
+    std::string out;
+    for (const auto& x : v) out += (out.empty() ? "" : ",") + x;
+    return out;
+}
+std::vector<std::string> split(const std::string& s) {
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    while (start < s.size()) {
+        const auto comma = s.find(',', start);
+        out.push_back(s.substr(start, comma - start));
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+    }
+    return out;
+}
+bool has_files(const std::filesystem::path& dir) {
+    std::error_code ec;
+    return std::filesystem::is_directory(dir, ec) && !std::filesystem::is_empty(dir, ec);
 }
 }  // namespace
 
@@ -37,6 +67,8 @@ struct Scheduler::PollResult {
     std::vector<Listing> listings;
     // runs whose inputs are all complete now: model, time, member
     std::vector<std::tuple<std::string, paths::AnalysisTime, paths::Member>> ready;
+    // newly listed times the model's catch-up policy does not run (not checked)
+    std::vector<std::pair<std::string, paths::AnalysisTime>> expired;
 };
 
 Scheduler::Scheduler(asio::io_context& io, SchedulerSetup setup)
@@ -57,26 +89,92 @@ const config::ModelConfig* Scheduler::model(const std::string& name) const {
     return nullptr;
 }
 
-void Scheduler::start() {
-    // runs a stop interrupted: retried (the marker check keeps a published
-    // run from running again; a container still running blocks a second one)
-    std::size_t recovered = 0;
+bool Scheduler::start() {
+    const bool ok = reconcile();
+    schedule_poll(std::chrono::seconds(0));
+    return ok;
+}
+
+// The ledger against the engine and the store, after a start: every run the
+// ledger has in progress either has a container (adopted: waited for with its
+// deadline, or collected if it exited), or has its outputs waiting to be
+// published (published), or starts again. A run with a container is never
+// given a second one; a published run is never run again (the marker check
+// comes first in every path).
+bool Scheduler::reconcile() {
+    if (reconciled_) return true;
+    std::vector<ledger::RunRecord> runs;
     for (auto st :
-         {RunState::staging, RunState::launching, RunState::running, RunState::publishing}) {
-        for (const auto& r : s_.ledger->in_state(st)) {
-            s_.ledger->transition(r.run_id, RunState::failed,
-                                  "interrupted by a daemon stop in " + std::string(state_name(st)));
+         {RunState::staging, RunState::launching, RunState::running, RunState::publishing})
+        for (auto& r : s_.ledger->in_state(st)) runs.push_back(std::move(r));
+    std::map<std::string, std::vector<docker::ContainerSummary>> containers;
+    try {
+        for (const auto& r : runs)
+            containers[r.run_id] = s_.docker->list_containers({"org.mlwm.run-id=" + r.run_id});
+    } catch (const std::exception& e) {
+        s_.log->error(ev::kLedgerRecoveryDeferred,
+                      "cannot ask the engine which containers run (" + std::string(e.what()) +
+                          "); " + std::to_string(runs.size()) +
+                          " run(s) in progress wait, nothing is launched until it answers");
+        return false;
+    }
+    reconciled_ = true;
+    std::size_t adopted = 0, republished = 0, retried = 0;
+    for (const auto& r : runs) {
+        const auto ctx = ctx_of(r);
+        const config::ModelConfig* m = model(r.model);
+        const auto& found = containers[r.run_id];
+        std::optional<paths::AnalysisTime> t;
+        try {
+            t = paths::parse_analysis_time(r.analysis_time);
+        } catch (const std::exception&) {
+        }
+        if (m && t && !found.empty()) {
+            const auto& c = found.front();  // never more than one: launch checks
+            run::Resume resume{.container_id = c.id};
+            if (r.deadline > 0) resume.deadline = Clock::from_time_t(r.deadline);
+            s_.log->info(ev::kRunAdopted,
+                         "adopting container " + c.id.substr(0, 12) + " (" + c.state +
+                             ") left by the previous daemon in " + std::string(state_name(r.state)),
+                         ctx);
+            launch(*m, *t, static_cast<paths::Member>(r.member), split(r.gpus), resume);
+            ++adopted;
+            continue;
+        }
+        const run::RunPlan plan =
+            m && t ? run::plan_run(*m, *t, static_cast<paths::Member>(r.member), s_.host.work_dir)
+                   : run::RunPlan{};
+        const bool outputs_ready =
+            m && t && r.state == RunState::publishing && !plan.outputs.empty() &&
+            std::all_of(plan.outputs.begin(), plan.outputs.end(),
+                        [](const run::PlannedDataset& o) { return has_files(o.local); });
+        if (outputs_ready) {
+            s_.log->info(
+                ev::kRunAdopted,
+                "publishing the outputs the previous daemon left in " + plan.work_dir.string(),
+                ctx);
+            launch(*m, *t, static_cast<paths::Member>(r.member), {},
+                   run::Resume{.publish_only = true});
+            ++republished;
+            continue;
+        }
+        const std::string was(state_name(r.state));
+        s_.ledger->transition(r.run_id, RunState::failed,
+                              "interrupted by a daemon stop in " + was +
+                                  (m ? "" : "; its model is no longer configured"));
+        if (m)
             s_.ledger->transition(r.run_id, RunState::waiting_inputs, "retry after the restart",
                                   std::nullopt, unix_now());
-            s_.log->warn(ev::kRunInterrupted,
-                         "interrupted in " + std::string(state_name(st)) + "; it will be retried",
-                         {r.run_id, r.model, r.analysis_time});
-            ++recovered;
-        }
+        s_.log->warn(
+            ev::kRunInterrupted,
+            "interrupted in " + was + (m ? "; it will be retried" : "; model not configured"), ctx);
+        ++retried;
     }
-    s_.log->info(ev::kLedgerRecovered,
-                 std::to_string(recovered) + " interrupted run(s) scheduled again");
-    schedule_poll(std::chrono::seconds(0));
+    s_.log->info(ev::kLedgerRecovered, std::to_string(adopted) + " container(s) adopted, " +
+                                           std::to_string(republished) +
+                                           " run(s) publishing their outputs, " +
+                                           std::to_string(retried) + " run(s) scheduled again");
+    return true;
 }
 
 void Scheduler::stop_launching() {
@@ -156,14 +254,20 @@ Scheduler::PollResult Scheduler::poll_blocking(const std::vector<config::ModelCo
         } catch (...) {
         }
     }
+    // newly listed times: the catch-up policy first, so that thousands of old
+    // times after an outage cost no request
     for (const auto& m : models) {
         if (m.inputs.empty()) continue;
         const auto w = watch_prefix(m.inputs.front());
         if (!w) continue;
-        for (const auto& l : r.listings)
-            if (l.prefix == *w)
-                for (const auto& t : l.times)
-                    for (auto member : m.members) candidates.insert({m.name, t, member});
+        for (const auto& l : r.listings) {
+            if (l.prefix != *w) continue;
+            const CatchUpDecision d =
+                apply_catch_up(l.times, parse_catch_up(m.catch_up), Clock::now());
+            for (const auto& t : d.expired) r.expired.emplace_back(m.name, t);
+            for (const auto& t : d.run)
+                for (auto member : m.members) candidates.insert({m.name, t, member});
+        }
     }
     for (const auto& [name, t, member] : candidates) {
         const config::ModelConfig* mc = nullptr;
@@ -174,7 +278,8 @@ Scheduler::PollResult Scheduler::poll_blocking(const std::vector<config::ModelCo
         try {
             for (const auto& in : mc->inputs) {
                 const config::S3Place p = config::locate(in, t, member);
-                if (!store_for(p.bucket).head(p.key + "/" + in.completion_marker)) {
+                if (!run::input_complete(store_for(p.bucket), p, in.completion_marker,
+                                         in.quiet_period, Clock::now())) {
                     complete = false;
                     break;
                 }
@@ -189,6 +294,7 @@ Scheduler::PollResult Scheduler::poll_blocking(const std::vector<config::ModelCo
 
 void Scheduler::apply(PollResult r) {
     bool all_ok = true;
+    std::vector<ledger::Ledger::NewRun> fresh, too_old;
     for (const auto& l : r.listings) {
         if (!l.ok) {
             all_ok = false;
@@ -206,27 +312,49 @@ void Scheduler::apply(PollResult r) {
         }
         for (const auto& t : l.times) {
             if (!seen_[l.prefix].insert(t).second) continue;
-            s_.log->info(ev::kNewAnalysisTime,
-                         "new analysis time under s3://" + l.prefix.bucket + "/" + l.prefix.prefix,
-                         {"", "", paths::format_iso8601(t)});
             if (!newest_.contains(l.prefix) || newest_[l.prefix] < t) newest_[l.prefix] = t;
-            // waiting_inputs in the ledger from now on: the listing will not
-            // show this time again, later polls check its inputs from the ledger
+            // in the ledger from now on: the listing will not show this time
+            // again, later polls check its inputs from the ledger
             for (const auto& m : s_.models) {
                 if (m.inputs.empty() || watch_prefix(m.inputs.front()) != std::optional(l.prefix))
                     continue;
+                const bool expired = std::find(r.expired.begin(), r.expired.end(),
+                                               std::pair{m.name, t}) != r.expired.end();
                 for (auto member : m.members)
-                    s_.ledger->ensure(run::run_id(m.name, t, member), m.name,
-                                      paths::format_analysis_time(t), static_cast<int>(member));
+                    (expired ? too_old : fresh)
+                        .push_back({run::run_id(m.name, t, member), m.name,
+                                    paths::format_analysis_time(t), static_cast<int>(member)});
             }
         }
+    }
+    // one event per new time (not per model and member), then the ledger in one transaction each
+    std::set<std::string> announced;
+    for (const auto& n : fresh)
+        if (announced.insert(n.analysis_time).second)
+            s_.log->info(
+                ev::kNewAnalysisTime, "new analysis time",
+                {"", "", paths::format_iso8601(paths::parse_analysis_time(n.analysis_time))});
+    s_.ledger->ensure_all(fresh, RunState::waiting_inputs, "");
+    if (!too_old.empty()) {
+        s_.ledger->ensure_all(too_old, RunState::expired,
+                              "older than the model's catch-up policy allows");
+        s_.log->info(ev::kRunExpired, std::to_string(too_old.size()) +
+                                          " run(s) of past analysis times not run: older than "
+                                          "the catch-up policy allows (newest " +
+                                          too_old.back().run_id + ")");
     }
     s_.metrics->polls.Add({{"outcome", all_ok ? "ok" : "error"}}).Increment();
     if (all_ok) {
         last_ok_poll_ = unix_now();
         s_.metrics->last_poll.Add({}).Set(static_cast<double>(last_ok_poll_.load()));
     }
-    // the catch-up policy decides which of the found times run
+    if (reconcile()) admit_ready(r);
+    raise_late_alerts();
+}
+
+// The ready runs the catch-up policy allows, started as far as the limits and
+// GPUs let them; the others wait in the ledger for a later poll.
+void Scheduler::admit_ready(const PollResult& r) {
     std::map<std::string, std::vector<paths::AnalysisTime>> per_model;
     for (const auto& [name, t, member] : r.ready) per_model[name].push_back(t);
     std::set<std::pair<std::string, paths::AnalysisTime>> allowed;
@@ -249,6 +377,14 @@ void Scheduler::apply(PollResult r) {
                 }
             }
     }
+    if (!launching_) return;
+    struct Ready {
+        const config::ModelConfig* model;
+        paths::AnalysisTime t;
+        paths::Member member;
+    };
+    std::map<std::string, Ready> ready;
+    std::vector<Candidate> candidates;
     for (const auto& [name, t, member] : r.ready) {
         if (!allowed.contains({name, t})) continue;
         const config::ModelConfig* m = model(name);
@@ -257,33 +393,95 @@ void Scheduler::apply(PollResult r) {
         // recorded even when it cannot start now: later polls find it in the ledger
         const auto rec =
             s_.ledger->ensure(id, name, paths::format_analysis_time(t), static_cast<int>(member));
-        if (!launching_ || active_.contains(id)) continue;
-        if (active_.size() >= static_cast<std::size_t>(s_.host.max_concurrent_runs)) continue;
-        if (rec.state != RunState::waiting_inputs || rec.not_before > unix_now()) continue;
-        launch(*m, t, member);
+        if (active_.contains(id) || rec.state != RunState::waiting_inputs ||
+            rec.not_before > unix_now())
+            continue;
+        ready.emplace(id, Ready{m, t, member});
+        candidates.push_back({id, name, m->max_concurrent_runs, m->resources.gpus});
+    }
+    Capacity cap{.global_limit = s_.host.max_concurrent_runs,
+                 .active = static_cast<int>(active_.size()),
+                 .host_gpus = s_.host.gpus};
+    for (const auto& [id, a] : active_) {
+        ++cap.model_active[a.model];
+        cap.busy_gpus.insert(cap.busy_gpus.end(), a.gpus.begin(), a.gpus.end());
+    }
+    const AdmissionResult admitted = admit(candidates, cap);
+    for (const auto& w : admitted.wait)
+        if (w.reason.starts_with("cannot run here") && unrunnable_.insert(w.run_id).second) {
+            const Ready& rd = ready.at(w.run_id);
+            s_.log->error(ev::kRunUnrunnable, w.reason, ctx_of(w.run_id, rd.model->name, rd.t));
+        }
+    for (const auto& a : admitted.start) {
+        const Ready& rd = ready.at(a.run_id);
+        launch(*rd.model, rd.t, rd.member, a.gpus, std::nullopt);
+    }
+}
+
+std::vector<DeadlineRun> Scheduler::deadline_runs() {
+    std::vector<DeadlineRun> runs;
+    for (const auto& rec : s_.ledger->unfinished()) {
+        const config::ModelConfig* m = model(rec.model);
+        if (!m || (m->arrival_deadline.count() == 0 && m->completion_deadline.count() == 0))
+            continue;
+        try {
+            runs.push_back(
+                {rec.run_id, rec.model,
+                 util::unix_seconds(paths::parse_analysis_time(rec.analysis_time).time_point()),
+                 rec.state, rec.state != RunState::waiting_inputs || rec.attempt > 0, rec.late,
+                 m->arrival_deadline, m->completion_deadline});
+        } catch (const std::exception&) {
+        }
+    }
+    return runs;
+}
+
+void Scheduler::raise_late_alerts() {
+    for (const auto& d : due_alerts(deadline_runs(), unix_now())) {
+        const auto rec = s_.ledger->get(d.run_id);
+        if (!rec) continue;
+        const std::string kind(late_kind_name(d.kind));
+        s_.ledger->mark_late(d.run_id, static_cast<int>(d.kind));
+        s_.metrics->late_runs.Add({{"model", d.model}, {"kind", kind}}).Increment();
+        const std::string what =
+            d.kind == LateKind::arrival
+                ? "its inputs are not complete"
+                : "it is not published (" + std::string(state_name(rec->state)) + ")";
+        s_.log->warn(d.kind == LateKind::arrival ? ev::kLateArrival : ev::kLateCompletion,
+                     "late: " + what + " at the " + kind + " deadline " +
+                         util::format_utc(Clock::from_time_t(d.at)),
+                     ctx_of(*rec));
     }
 }
 
 void Scheduler::launch(const config::ModelConfig& m, const paths::AnalysisTime& t,
-                       paths::Member member) {
-    const run::RunPlan plan = run::plan_run(m, t, member, s_.host.work_dir);
-    active_.insert(plan.run_id);
+                       paths::Member member, std::vector<std::string> gpus,
+                       std::optional<run::Resume> resume) {
+    run::RunPlan plan = run::plan_run(m, t, member, s_.host.work_dir);
+    if (!gpus.empty()) plan.container.resources.gpus = {.device_ids = gpus};
+    s_.ledger->set_gpus(plan.run_id, join(gpus));
+    const auto rec = s_.ledger->get(plan.run_id);
+    const bool force = rec && rec->force;
+    active_[plan.run_id] = {m.name, gpus};
     ++active_count_;
     const int max_attempts = m.max_attempts;
-    const auto detection = std::chrono::duration<double>(Clock::now() - t.time_point()).count();
-    s_.metrics->detection_latency
-        .Add({{"model", m.name}},
-             prometheus::Histogram::BucketBoundaries{60, 300, 900, 1800, 3600, 7200, 14400})
-        .Observe(detection);
-    asio::post(pool_, [this, plan, max_attempts]() {
+    if (!resume) {
+        const auto detection = std::chrono::duration<double>(Clock::now() - t.time_point()).count();
+        s_.metrics->detection_latency
+            .Add({{"model", m.name}},
+                 prometheus::Histogram::BucketBoundaries{60, 300, 900, 1800, 3600, 7200, 14400})
+            .Observe(detection);
+    }
+    asio::post(pool_, [this, plan, max_attempts, force, resume]() {
         const auto ctx = ctx_of(plan.run_id, plan.model, plan.analysis_time);
         std::string phase_now;
         auto phase_started = std::chrono::steady_clock::now();
         run::ExecuteOptions opts{
-            .force = false,
+            .force = force,
             .transfer_concurrency = static_cast<std::size_t>(s_.host.transfer_concurrency),
             .keep_failed_runs = s_.host.keep_failed_runs,
-            .mlwm_version = s_.mlwm_version};
+            .mlwm_version = s_.mlwm_version,
+            .resume = resume};
         opts.before_phase = [&](const std::string& phase, const std::string& container) {
             const auto to = parse_state(phase).value_or(RunState::failed);
             if (!phase_now.empty()) {
@@ -296,8 +494,17 @@ void Scheduler::launch(const config::ModelConfig& m, const paths::AnalysisTime& 
                 s_.metrics->in_progress.Add({{"model", plan.model}, {"phase", phase_now}})
                     .Decrement();
             }
-            s_.ledger->transition(plan.run_id, to, phase,
-                                  container.empty() ? std::nullopt : std::optional(container));
+            // write-ahead; a resumed run is already in its phase; a cancelled
+            // run throws here and stops
+            const auto cur = s_.ledger->get(plan.run_id);
+            if (!cur || cur->state != to) {
+                std::optional<std::int64_t> deadline;
+                if (to == RunState::running && plan.timeout.count() > 0)
+                    deadline = unix_now() + plan.timeout.count();
+                s_.ledger->transition(plan.run_id, to, phase,
+                                      container.empty() ? std::nullopt : std::optional(container),
+                                      std::nullopt, deadline);
+            }
             s_.log->info(
                 ev::kRunState,
                 phase + (container.empty() ? "" : " (container " + container.substr(0, 12) + ")"),
@@ -318,17 +525,19 @@ void Scheduler::launch(const config::ModelConfig& m, const paths::AnalysisTime& 
 void Scheduler::finished(const std::string& run_id, const run::RunReport& rep, int max_attempts) {
     active_.erase(run_id);
     --active_count_;
+    s_.ledger->set_gpus(run_id, "");
     const auto rec = s_.ledger->get(run_id);
-    std::string when;
-    if (rec) try {
-            when = paths::format_iso8601(paths::parse_analysis_time(rec->analysis_time));
-        } catch (const std::exception&) {
-            when = rec->analysis_time;
-        }
-    const telemetry::LogContext ctx{run_id, rep.model, when};
+    const telemetry::LogContext ctx =
+        rec ? ctx_of(*rec) : telemetry::LogContext{run_id, rep.model, ""};
     auto outcome = [&](const char* o) {
         s_.metrics->runs.Add({{"model", rep.model}, {"outcome", o}}).Increment();
     };
+    if (rec && rec->state == RunState::cancelled) {
+        s_.log->info(ev::kRunCancelled, "stopped: cancelled by an operator (" + rep.message + ")",
+                     ctx);
+        outcome("cancelled");
+        return;
+    }
     switch (rep.outcome) {
         case run::Outcome::succeeded:
             s_.ledger->transition(run_id, RunState::succeeded, rep.message);
@@ -338,11 +547,8 @@ void Scheduler::finished(const std::string& run_id, const run::RunReport& rep, i
                 .Set(static_cast<double>(unix_now()));
             if (rec)
                 s_.metrics->newest_completed.Add({{"model", rep.model}})
-                    .Set(static_cast<double>(std::chrono::duration_cast<std::chrono::seconds>(
-                                                 paths::parse_analysis_time(rec->analysis_time)
-                                                     .time_point()
-                                                     .time_since_epoch())
-                                                 .count()));
+                    .Set(static_cast<double>(util::unix_seconds(
+                        paths::parse_analysis_time(rec->analysis_time).time_point())));
             return;
         case run::Outcome::already_done:
             if (rec && transition_allowed(rec->state, RunState::succeeded))
@@ -402,6 +608,15 @@ nlohmann::ordered_json Scheduler::dry_run() {
             action = "nothing: " + std::string(state_name(rec->state));
         out.push_back({{"run_id", id}, {"action", action}});
     }
+    for (const auto& [name, t] : r.expired)
+        if (const config::ModelConfig* m = model(name))
+            for (auto member : m->members) {
+                const std::string id = run::run_id(name, t, member);
+                const auto rec = s_.ledger->get(id);
+                out.push_back({{"run_id", id},
+                               {"action", rec ? "nothing: " + std::string(state_name(rec->state))
+                                              : "expire (catch-up " + m->catch_up + ")"}});
+            }
     for (const auto& l : r.listings)
         if (!l.ok)
             out.push_back({{"error", "listing s3://" + l.prefix.bucket + "/" + l.prefix.prefix +
@@ -430,7 +645,15 @@ nlohmann::ordered_json Scheduler::status() {
     j["recent_runs"] = recent;
     j["active_runs"] = active_count_.load();
     j["last_successful_poll"] = last_ok_poll_.load();
-    j["upcoming_deadlines"] = nlohmann::ordered_json::array();
+    nlohmann::ordered_json upcoming = nlohmann::ordered_json::array();
+    for (const auto& d : upcoming_deadlines(deadline_runs(), unix_now())) {
+        if (upcoming.size() >= 50) break;
+        upcoming.push_back({{"run_id", d.run_id},
+                            {"model", d.model},
+                            {"kind", late_kind_name(d.kind)},
+                            {"at", util::format_utc(Clock::from_time_t(d.at))}});
+    }
+    j["upcoming_deadlines"] = upcoming;
     return j;
 }
 

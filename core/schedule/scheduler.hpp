@@ -23,6 +23,7 @@
 #include "docker/client.hpp"
 #include "ledger/ledger.hpp"
 #include "run/execute.hpp"
+#include "schedule/deadlines.hpp"
 #include "schedule/discovery.hpp"
 #include "telemetry/log.hpp"
 #include "telemetry/metrics.hpp"
@@ -45,9 +46,12 @@ public:
     Scheduler(boost::asio::io_context& io, SchedulerSetup setup);
     ~Scheduler();
 
-    // Recovers the ledger (runs interrupted by a stop are retried), then polls
-    // every poll_interval.
-    void start();
+    // Reconciles the ledger with the engine and the store (adopts the
+    // containers of runs a stop left running, collects the ones that exited,
+    // publishes outputs left unpublished, retries the rest), then polls every
+    // poll_interval. Returns false if the engine could not be asked (the
+    // reconciliation is retried at every poll; nothing is launched before).
+    bool start();
     // SIGTERM: no new runs; running containers are left to finish.
     void stop_launching();
     // SIGHUP: new model configurations (already validated).
@@ -62,12 +66,21 @@ public:
 
 private:
     struct PollResult;
+    struct ActiveRun {
+        std::string model;
+        std::vector<std::string> gpus;
+    };
+    bool reconcile();
     void schedule_poll(std::chrono::steady_clock::duration after);
     PollResult poll_blocking(const std::vector<config::ModelConfig>& models,
                              std::map<WatchPrefix, std::string> start_after);
     void apply(PollResult result);
+    void admit_ready(const PollResult& result);
+    void raise_late_alerts();
+    std::vector<DeadlineRun> deadline_runs();
     void launch(const config::ModelConfig& model, const paths::AnalysisTime& t,
-                paths::Member member);
+                paths::Member member, std::vector<std::string> gpus,
+                std::optional<run::Resume> resume);
     void finished(const std::string& run_id, const run::RunReport& report, int max_attempts);
     const config::ModelConfig* model(const std::string& name) const;
 
@@ -80,8 +93,10 @@ private:
     bool first_poll_ = true;
     std::map<WatchPrefix, paths::AnalysisTime> newest_;  // per listing prefix
     std::map<WatchPrefix, std::set<paths::AnalysisTime>> seen_;
-    std::set<std::string> active_;   // run ids in progress
-    std::set<std::string> foreign_;  // entries already reported
+    bool reconciled_ = false;
+    std::map<std::string, ActiveRun> active_;  // runs in progress, by run id
+    std::set<std::string> foreign_;            // entries already reported
+    std::set<std::string> unrunnable_;         // runs reported as impossible on this host
     std::atomic<std::int64_t> last_ok_poll_{0};
     std::atomic<std::size_t> active_count_{0};
 };

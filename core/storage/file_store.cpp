@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "storage/location.hpp"
+#include "util/time.hpp"
 
 namespace mlwm::storage {
 namespace fs = std::filesystem;
@@ -118,6 +119,15 @@ bool write_file_atomically(const fs::path& to, const std::string& data, bool no_
     return place(tmp, to, no_replace);
 }
 
+namespace {
+// A file's modification time as S3 gives LastModified.
+std::string modified(fs::file_time_type t) {
+    return util::format_utc(std::chrono::time_point_cast<std::chrono::system_clock::duration>(
+                                std::chrono::file_clock::to_sys(t)),
+                            true);
+}
+}  // namespace
+
 FileStore::FileStore(fs::path root) : root_(std::move(root)) {
     if (!root_.is_absolute()) root_ = fs::absolute(root_);
 }
@@ -140,6 +150,7 @@ ListResult FileStore::list(const ListOptions& o) {
 
     std::vector<std::string> keys;  // objects, with their sizes below
     std::vector<std::uint64_t> sizes;
+    std::vector<std::string> times;
     std::vector<std::string> prefixes;
     auto walk = [&](auto&& self, const fs::path& dir, const std::string& key_dir) -> void {
         for (const auto& e : fs::directory_iterator(dir, ec)) {
@@ -160,6 +171,7 @@ ListResult FileStore::list(const ListOptions& o) {
             } else if (e.is_regular_file(sec) && key.starts_with(o.prefix) && key > o.start_after) {
                 keys.push_back(key);
                 sizes.push_back(static_cast<std::uint64_t>(e.file_size(sec)));
+                times.push_back(modified(e.last_write_time(sec)));
             }
         }
     };
@@ -184,7 +196,7 @@ ListResult FileStore::list(const ListOptions& o) {
     while (i < order.size() || j < kept.size()) {
         if (o.max_keys > 0 && out.objects.size() + out.common_prefixes.size() >= o.max_keys) break;
         if (j >= kept.size() || (i < order.size() && keys[order[i]] < kept[j])) {
-            out.objects.push_back({keys[order[i]], sizes[order[i]], "", ""});
+            out.objects.push_back({keys[order[i]], sizes[order[i]], "", times[order[i]]});
             ++i;
         } else {
             out.common_prefixes.push_back(kept[j++]);
@@ -197,7 +209,9 @@ std::optional<ObjectInfo> FileStore::head(const std::string& key) {
     struct stat sb {};
     const fs::path p = path_of(key);
     if (::stat(p.c_str(), &sb) != 0 || !S_ISREG(sb.st_mode)) return std::nullopt;
-    return ObjectInfo{key, static_cast<std::uint64_t>(sb.st_size), "", ""};
+    std::error_code ec;
+    return ObjectInfo{key, static_cast<std::uint64_t>(sb.st_size), "",
+                      modified(fs::last_write_time(p, ec))};
 }
 
 std::string FileStore::get_string(const std::string& key) {

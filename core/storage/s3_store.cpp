@@ -17,6 +17,7 @@
 #include "storage/sigv4.hpp"
 #include "util/curl_global.hpp"
 #include "util/hash.hpp"
+#include "util/time.hpp"
 
 namespace mlwm::storage {
 namespace fs = std::filesystem;
@@ -224,7 +225,7 @@ void S3Store::start(void* easy_ptr, Request& r) {
     const std::string path = object_url_path(bucket_, r.key, config_.virtual_hosted);
     const std::string query = canonical_query(r.query);
     const std::string url = scheme_host_ + path + (query.empty() ? "" : "?" + query);
-    const std::string amz_date = amz_date_now();
+    const std::string amz_date = util::format_utc_compact(std::chrono::system_clock::now());
     const bool file_body = r.in_fd >= 0;
     const std::string payload_hash = file_body || !r.sign_body ? std::string(kUnsignedPayload)
                                      : r.has_body              ? util::sha256_hex(r.body)
@@ -321,6 +322,12 @@ void S3Store::execute(std::vector<std::shared_ptr<Request>> requests, std::size_
     auto finish = [&](const std::shared_ptr<Request>& r) {
         const bool transport = r->curl_code != CURLE_OK;
         if (counters_.on_request) counters_.on_request(r->operation, transport ? 0 : r->status);
+        if (counters_.on_bytes && !transport) {
+            if (r->in_pos > 0 || !r->body.empty())  // sent: a file range or a memory body
+                counters_.on_bytes(true, r->in_fd >= 0 ? r->in_pos : r->body.size());
+            const std::uint64_t got = r->out_fd >= 0 ? r->out_written : r->response.size();
+            if (got > 0) counters_.on_bytes(false, got);
+        }
         bool success = !transport && std::find(r->ok_statuses.begin(), r->ok_statuses.end(),
                                                r->status) != r->ok_statuses.end();
         bool can_retry = false;

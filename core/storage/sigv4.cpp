@@ -104,13 +104,4 @@ std::string authorization(const SignInput& in, const Credentials& creds, std::st
            ", SignedHeaders=" + signed_headers + ", Signature=" + signature;
 }
 
-std::string amz_date_now() {
-    const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[20];
-    std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
-    return buf;
-}
-
 }  // namespace mlwm::storage

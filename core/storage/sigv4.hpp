@@ -46,9 +46,6 @@ std::string signing_key(std::string_view secret, std::string_view date, std::str
 std::string authorization(const SignInput& in, const Credentials& creds, std::string_view region,
                           std::string_view service, std::string_view amz_date);
 
-// UTC time formatted as SigV4 wants it: 20130524T000000Z.
-std::string amz_date_now();
-
 inline constexpr std::string_view kEmptySha256 =
     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 inline constexpr std::string_view kUnsignedPayload = "UNSIGNED-PAYLOAD";

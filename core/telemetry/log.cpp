@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <systemd/sd-journal.h>
 
+#include "util/time.hpp"
+
 namespace mlwm::telemetry {
 namespace {
 
@@ -29,21 +31,6 @@ int syslog_priority(Level l) {
         case Level::error: return 3;
     }
     return 6;
-}
-
-std::string now_utc() {
-    const auto now = std::chrono::system_clock::now();
-    const auto ms =
-        std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() %
-        1000;
-    const std::time_t t = std::chrono::system_clock::to_time_t(now);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[40];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-    char out[48];
-    std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(ms));
-    return out;
 }
 
 }  // namespace
@@ -86,7 +73,7 @@ std::string Logger::format_line(Level level, std::string_view event, const std::
 
 void Logger::log(Level level, std::string_view event, const std::string& msg, const LogContext& ctx,
                  const std::map<std::string, std::string>& fields) {
-    const std::string line = format_line(level, event, msg, ctx, fields, now_utc());
+    const std::string line = format_line(level, event, msg, ctx, fields, util::utc_now(true));
     std::lock_guard lock(mutex_);
     if (journald_) {
         // structured fields for journalctl MLWM_RUN_ID=... (the stdout line is not duplicated)

@@ -297,3 +297,44 @@ TEST_CASE("failed runs: the newest keep_failed_runs work folders are kept") {
     CHECK_FALSE(fs::exists(root / "2023-10-01T1200Z/member0/logs/m"));
     fs::remove_all(root);
 }
+
+TEST_CASE("daemon keys: catch-up, attempts, per-model limit, deadlines, quiet period, GPUs") {
+    const std::string text = std::string(kOriginal) + R"(catch_up: P2D
+max_attempts: 5
+max_concurrent_runs: 1
+deadlines: {arrival: PT3H, completion: PT5H30M}
+)";
+    std::string with_quiet =
+        replace(text, "    internal_path: /volume/inputs/dini/pressure_levels.zarr\n",
+                "    internal_path: /volume/inputs/dini/pressure_levels.zarr\n    quiet_period: "
+                "PT2M\n");
+    const ModelConfig c = parse_model_config("m", "m/config.yaml", with_quiet);
+    CHECK(c.catch_up == "P2D");
+    CHECK(c.max_attempts == 5);
+    CHECK(c.max_concurrent_runs == 1);
+    CHECK(c.arrival_deadline == std::chrono::hours(3));
+    CHECK(c.completion_deadline == std::chrono::minutes(330));
+    CHECK(c.inputs.at(0).quiet_period == std::chrono::minutes(2));
+    const run::RunPlan plan =
+        run::plan_run(c, paths::AnalysisTime::from_fields(2023, 10, 1, 12, 0), 0, "/work");
+    CHECK(run::to_json(plan)["inputs"][0]["complete_when"].get<std::string>().ends_with(
+        "/ quiet for 120 s"));
+
+    auto issues = issues_of(std::string(kOriginal) +
+                            "deadlines: {arrival: PT5H, completion: PT3H, start: PT1H}\n"
+                            "max_concurrent_runs: 0\ncatch_up: sometimes\n");
+    CHECK(has_issue(issues, "deadlines.completion", "is before deadlines.arrival"));
+    CHECK(has_issue(issues, "deadlines.start", ""));
+    CHECK(has_issue(issues, "max_concurrent_runs", ""));
+    CHECK(has_issue(issues, "catch_up", "expected all, latest or a maximum age"));
+
+    const HostConfig h = parse_host_config("h.yaml", "gpus: ['0', '1', GPU-abc]\n");
+    CHECK(h.gpus == std::vector<std::string>{"0", "1", "GPU-abc"});
+    CHECK(parse_host_config("h.yaml", "").gpus.empty());
+    try {
+        parse_host_config("h.yaml", "gpus: ['0', '0']\n");
+        FAIL("a GPU listed twice accepted");
+    } catch (const ConfigError& e) {
+        CHECK(std::string(e.what()).find("GPU '0' listed twice") != std::string::npos);
+    }
+}

@@ -124,8 +124,8 @@ TEST_CASE("ledger: write-ahead transitions, history, restart") {
         l.transition(id, S::launching, "staged 3 MiB");
         r = l.transition(id, S::running, "started", std::string("c0ffee"));
         CHECK(r.container_id == "c0ffee");
-        CHECK_THROWS_WITH_AS(l.transition(id, S::succeeded, "skip"),
-                             doctest::Contains("cannot go from running to succeeded"),
+        CHECK_THROWS_WITH_AS(l.transition(id, S::expired, "skip"),
+                             doctest::Contains("cannot go from running to expired"),
                              ledger::LedgerError);
         CHECK(l.get(id)->state == S::running);  // the refused transition changed nothing
         CHECK(l.in_state(S::running).size() == 1);
