@@ -97,12 +97,14 @@ HostConfig parse_host_config(const std::string& file, const std::string& text) {
             if (c.gpus[i] == c.gpus[j])
                 r.issue(root["gpus"][i], "gpus", "GPU '" + c.gpus[i] + "' listed twice");
     const YAML::Node dm = root["daemon"];
-    if (r.map(dm, "daemon", {"poll_interval"}, false))
+    if (r.map(dm, "daemon", {"poll_interval", "lookback"}, false)) {
         if (auto d = r.duration(dm, "poll_interval", "daemon")) {
             if (d->count() < 1)
                 r.issue(dm["poll_interval"], "daemon.poll_interval", "must be at least 1 second");
             c.poll_interval = *d;
         }
+        if (auto d = r.duration(dm, "lookback", "daemon")) c.lookback = *d;
+    }
     r.throw_if_any();
     return c;
 }

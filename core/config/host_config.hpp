@@ -28,10 +28,14 @@ struct HostConfig {
     int max_concurrent_runs = 2;
     int transfer_concurrency = 64;
     int keep_failed_runs = 10;
+    // daemon: how often the input prefixes are listed
     std::chrono::seconds poll_interval{30};
+    // daemon: each poll lists the analysis times after (newest seen - lookback),
+    // so a cycle that lands after a newer one is still found within this window
+    std::chrono::seconds lookback{24 * 3600};
     // the host's GPUs (device indexes or UUIDs) that runs may use: a run that
     // needs N waits until N of them are free, and gets exactly those
-    std::vector<std::string> gpus;  // daemon: how often the input prefixes are listed
+    std::vector<std::string> gpus;
 };
 
 // Relative paths in the file are relative to its folder. Throws ConfigError.

@@ -61,6 +61,8 @@ struct ModelConfig {
     // daemon
     std::string catch_up = "all";  // all | latest | maximum age (ISO 8601, e.g. P2D)
     int max_attempts = 3;
+    // the first retry waits up to this (full jitter), doubling per attempt up to 15 min
+    std::chrono::seconds retry_delay{60};
     int max_concurrent_runs = 0;  // 0: only the host's global limit
     // late alerts: inputs not complete by analysis time + arrival, outputs not
     // published by analysis time + completion (0: no alert)

@@ -190,6 +190,15 @@ bool Scheduler::poll_recent() const {
     return unix_now() - last_ok_poll_.load() <= 3 * s_.host.poll_interval.count() + 5;
 }
 
+std::string Scheduler::poll_health() const {
+    const std::int64_t last = last_ok_poll_.load();
+    if (last == 0) return "no successful poll yet";
+    const std::string ago = std::to_string(unix_now() - last) + " s";
+    if (poll_recent()) return "ok (" + ago + " ago)";
+    return "no successful poll for " + ago + " (expected within " +
+           std::to_string(3 * s_.host.poll_interval.count() + 5) + " s)";
+}
+
 std::size_t Scheduler::active_runs() const {
     return active_count_.load();
 }
@@ -201,7 +210,13 @@ void Scheduler::schedule_poll(std::chrono::steady_clock::duration after) {
         if (polling_) return schedule_poll(s_.host.poll_interval);
         polling_ = true;
         std::map<WatchPrefix, std::string> after_map;
-        for (const auto& [w, t] : newest_) after_map[w] = start_after(w, t);
+        // times after (newest - lookback): one page while the window holds
+        // fewer than 1000 times, and a cycle that lands late is still found
+        const auto lookback = std::chrono::duration_cast<std::chrono::minutes>(s_.host.lookback);
+        for (const auto& [w, t] : newest_) try {
+                after_map[w] = start_after(w, paths::AnalysisTime(t.time_point() - lookback));
+            } catch (const std::exception&) {  // before year 0: list everything
+            }
         auto models = s_.models;
         asio::post(pool_, [this, models, after_map]() mutable {
             PollResult r = poll_blocking(models, std::move(after_map));
@@ -311,7 +326,7 @@ void Scheduler::apply(PollResult r) {
             s_.metrics->foreign_entries.Add({{"bucket", l.prefix.bucket}}).Increment();
         }
         for (const auto& t : l.times) {
-            if (!seen_[l.prefix].insert(t).second) continue;
+            if (!seen_[l.prefix].insert(t).second) continue;  // within the lookback, known
             if (!newest_.contains(l.prefix) || newest_[l.prefix] < t) newest_[l.prefix] = t;
             // in the ledger from now on: the listing will not show this time
             // again, later polls check its inputs from the ledger
@@ -326,6 +341,16 @@ void Scheduler::apply(PollResult r) {
                                     paths::format_analysis_time(t), static_cast<int>(member)});
             }
         }
+    }
+    // times before the lookback window cannot be listed again: forget them
+    const auto lookback = std::chrono::duration_cast<std::chrono::minutes>(s_.host.lookback);
+    for (auto& [w, times] : seen_) {
+        const auto newest = newest_.find(w);
+        if (newest == newest_.end()) continue;
+        const auto from = newest->second.time_point() - lookback;
+        times.erase(times.begin(), std::find_if(times.begin(), times.end(), [&](const auto& t) {
+                        return t.time_point() > from;
+                    }));
     }
     // one event per new time (not per model and member), then the ledger in one transaction each
     std::set<std::string> announced;
@@ -344,6 +369,12 @@ void Scheduler::apply(PollResult r) {
                                           too_old.back().run_id + ")");
     }
     s_.metrics->polls.Add({{"outcome", all_ok ? "ok" : "error"}}).Increment();
+    if (all_ok && failed_polls_ > 0) {
+        s_.log->info(ev::kPollRecovered, "polling works again after " +
+                                             std::to_string(failed_polls_) + " failed poll(s)");
+        failed_polls_ = 0;
+    }
+    if (!all_ok) ++failed_polls_;
     if (all_ok) {
         last_ok_poll_ = unix_now();
         s_.metrics->last_poll.Add({}).Set(static_cast<double>(last_ok_poll_.load()));
@@ -465,6 +496,7 @@ void Scheduler::launch(const config::ModelConfig& m, const paths::AnalysisTime& 
     active_[plan.run_id] = {m.name, gpus};
     ++active_count_;
     const int max_attempts = m.max_attempts;
+    const auto retry_delay = m.retry_delay;
     if (!resume) {
         const auto detection = std::chrono::duration<double>(Clock::now() - t.time_point()).count();
         s_.metrics->detection_latency
@@ -472,7 +504,7 @@ void Scheduler::launch(const config::ModelConfig& m, const paths::AnalysisTime& 
                  prometheus::Histogram::BucketBoundaries{60, 300, 900, 1800, 3600, 7200, 14400})
             .Observe(detection);
     }
-    asio::post(pool_, [this, plan, max_attempts, force, resume]() {
+    asio::post(pool_, [this, plan, max_attempts, retry_delay, force, resume]() {
         const auto ctx = ctx_of(plan.run_id, plan.model, plan.analysis_time);
         std::string phase_now;
         auto phase_started = std::chrono::steady_clock::now();
@@ -516,13 +548,14 @@ void Scheduler::launch(const config::ModelConfig& m, const paths::AnalysisTime& 
         run::RunReport report = run::execute_run(plan, s_.stores, *s_.docker, opts);
         if (!phase_now.empty())
             s_.metrics->in_progress.Add({{"model", plan.model}, {"phase", phase_now}}).Decrement();
-        asio::post(io_, [this, id = plan.run_id, report, max_attempts]() {
-            finished(id, report, max_attempts);
+        asio::post(io_, [this, id = plan.run_id, report, max_attempts, retry_delay]() {
+            finished(id, report, max_attempts, retry_delay);
         });
     });
 }
 
-void Scheduler::finished(const std::string& run_id, const run::RunReport& rep, int max_attempts) {
+void Scheduler::finished(const std::string& run_id, const run::RunReport& rep, int max_attempts,
+                         std::chrono::seconds retry_delay) {
     active_.erase(run_id);
     --active_count_;
     s_.ledger->set_gpus(run_id, "");
@@ -570,8 +603,9 @@ void Scheduler::finished(const std::string& run_id, const run::RunReport& rep, i
             const int attempt = rec ? rec->attempt : 0;
             if (attempt + 1 < max_attempts) {
                 static thread_local std::mt19937_64 rng{std::random_device{}()};
-                const storage::RetryPolicy policy{max_attempts, std::chrono::seconds(60),
-                                                  std::chrono::minutes(15)};
+                const storage::RetryPolicy policy{
+                    max_attempts, retry_delay,
+                    std::max<std::chrono::milliseconds>(retry_delay, std::chrono::minutes(15))};
                 const auto wait = storage::backoff(
                     policy, attempt, std::uniform_real_distribution<double>(0, 1)(rng));
                 const std::int64_t not_before =

@@ -25,7 +25,6 @@ inline constexpr const char* kRunExpired = "run.expired";
 inline constexpr const char* kRunInterrupted = "run.interrupted";
 inline constexpr const char* kRunAdopted = "run.adopted";
 inline constexpr const char* kRunCancelled = "run.cancelled";
-inline constexpr const char* kRunRerun = "run.rerun";
 inline constexpr const char* kRunUnrunnable = "run.unrunnable";
 inline constexpr const char* kLedgerRecoveryDeferred = "ledger.recovery_deferred";
 inline constexpr const char* kLateArrival = "late.arrival";

@@ -8,50 +8,15 @@
 source "$(dirname "$0")/../cli/lib.sh"
 MLWM=$1
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-EP=${MLWM_TEST_S3_ENDPOINT:?}
-SOCK=${MLWM_TEST_DOCKER_SOCKET:?}
 PORT=${MLWM_TEST_DAEMON_PORT:-19287}
-aws_() { /usr/bin/aws --endpoint-url "$EP" "$@"; }
-docker_() { DOCKER_HOST=unix://$SOCK docker "$@"; }
 W=$(mktemp -d /tmp/mlwm-daemon.XXXXXX)
-DPID=
-stop_daemon() { [ -n "$DPID" ] && kill -TERM "$DPID" 2>/dev/null; wait "$DPID" 2>/dev/null; DPID=; }
-trap 'stop_daemon; [ "$FAILED" -eq 0 ] || { echo "--- daemon log (tail)" >&2; tail -n 30 "$W/daemon.log" >&2; }; rm -rf "$W" "$_tmp"' EXIT
-wait_for() {  # DEADLINE_SECONDS CMD...: until CMD succeeds
-    local deadline=$(($(date +%s) + $1)); shift
-    until "$@" >/dev/null 2>&1; do [ "$(date +%s)" -lt "$deadline" ] || return 1; sleep 0.2; done
-}
-key() { "$MLWM" paths create --model-name "$1" --model-config danra --bbox 12.5,45.65,24.52,64.40 --resolution 2.5,2.5,km --analysis-time "$2" --data-kind single_levels; }
-upload_time() {  # TIME: a sample analysis, written with its .zmetadata last
-    local k; k=$(key harmonie_cy46 "$1")
-    /usr/bin/python3 "$ROOT/deploy/example/make_sample_zarr.py" "$W/in-$1" "$1"
-    aws_ s3 cp --recursive --only-show-errors --exclude .zmetadata "$W/in-$1" "s3://mlwm-inputs/$k/"
-    aws_ s3 cp --only-show-errors "$W/in-$1/.zmetadata" "s3://mlwm-inputs/$k/.zmetadata"
-}
-marker_exists() { aws_ s3api head-object --bucket mlwm-outputs --key "$(dirname "$(key "$1" "$2")")/_mlwm_run.json"; }
-start_daemon() {
-    "$MLWM" daemon --config "$W/mlwm.yaml" >>"$W/daemon.log" 2>&1 &
-    DPID=$!
-    wait_for 30 curl -sf "http://127.0.0.1:$PORT/readyz" || _fail "the daemon becomes ready"
-}
+source "$(dirname "$0")/daemon_lib.sh"
 
 # a clean bucket: start-after skips analysis times older than the newest seen
 aws_ s3 rm --recursive --only-show-errors "s3://mlwm-inputs/harmonie_cy46/" >/dev/null
 aws_ s3 rm --recursive --only-show-errors "s3://mlwm-outputs/" >/dev/null
 mkdir -p "$W/configurations"
 ln -s "$ROOT/configurations/persistence" "$W/configurations/persistence"
-write_config() {  # POLL_SECONDS RUNS
-    cat >"$W/mlwm.yaml" <<CONF
-storage: {type: s3, endpoint: $EP}
-docker: {socket: $SOCK}
-work_dir: $W/work
-configurations_dir: $W/configurations
-state_dir: $W/state
-http: {listen: 127.0.0.1:$PORT}
-daemon: {poll_interval: $1}
-concurrency: {runs: $2}
-CONF
-}
 write_config 2 2
 "$MLWM" build-image persistence --configurations "$ROOT/configurations" --docker-socket "$SOCK" \
     --build-arg BASE_IMAGE=mlwm-test/busybox:1 --quiet >/dev/null 2>&1
@@ -140,7 +105,7 @@ stop_daemon
 
 # concurrency: 3 models x 2 analysis times with a global limit of 2
 rm -f "$W/configurations/persistence"
-for m in a b c; do ln -s "$ROOT/tests/fixtures/daemon-configurations/slow-$m" "$W/configurations/slow-$m"; done
+for m in a b c; do write_model "slow_$m" "sleep 3"; done
 write_config 1 2
 : >"$W/daemon.log"
 aws_ s3 rm --recursive --only-show-errors "s3://mlwm-inputs/harmonie_cy46/" >/dev/null
