@@ -110,8 +110,7 @@ int daemon_main(const cli::ParsedArgs& a) {
                 std::string body = std::string("configuration: ok\nledger: ") +
                                    (ledger_ok ? "ok" : "not writable") +
                                    "\ndocker: " + (engine ? "ok" : "no answer to _ping") +
-                                   "\npoll: " + scheduler.poll_health() +
-                                   "\n";
+                                   "\npoll: " + scheduler.poll_health() + "\n";
                 return http::Response{ledger_ok && engine && poll ? 200u : 503u,
                                       "text/plain; charset=utf-8", body};
             }

@@ -207,11 +207,11 @@ ModelConfig parse_model_config(const std::string& name, const std::string& file,
     } catch (const paths::PathError& e) {
         r.issue(root, "", e.what());
     }
-    if (!r.map(root, "",
-               {"docker_image", "inputs", "outputs", "inference_artifact", "members",
-                "forecast_duration", "env", "build_args", "resources", "timeout", "network",
-                "command", "catch_up", "max_attempts", "retry_delay", "max_concurrent_runs",
-                "deadlines"})) {
+    if (!r.map(
+            root, "",
+            {"docker_image", "inputs", "outputs", "inference_artifact", "members",
+             "forecast_duration", "env", "build_args", "resources", "timeout", "network", "command",
+             "catch_up", "max_attempts", "retry_delay", "max_concurrent_runs", "deadlines"})) {
         r.throw_if_any();
     }
     if (auto img = r.string(root, "docker_image", "", true)) {

@@ -61,7 +61,7 @@ public:
     nlohmann::ordered_json dry_run();
 
     nlohmann::ordered_json status();
-    bool poll_recent() const;  // the last successful poll is recent (for /readyz)
+    bool poll_recent() const;         // the last successful poll is recent (for /readyz)
     std::string poll_health() const;  // "ok (2 s ago)", "no successful poll for 40 s (...)"
     std::size_t active_runs() const;
 
@@ -96,7 +96,7 @@ private:
     std::map<WatchPrefix, paths::AnalysisTime> newest_;  // per listing prefix
     std::map<WatchPrefix, std::set<paths::AnalysisTime>> seen_;
     bool reconciled_ = false;
-    int failed_polls_ = 0;  // in a row
+    int failed_polls_ = 0;                     // in a row
     std::map<std::string, ActiveRun> active_;  // runs in progress, by run id
     std::set<std::string> foreign_;            // entries already reported
     std::set<std::string> unrunnable_;         // runs reported as impossible on this host
