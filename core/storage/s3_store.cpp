@@ -59,6 +59,10 @@ struct S3Store::Request {
     std::function<bool(Request&)> check;  // after an ok status: data verified?
     std::function<void(Request&)> on_done;
     std::function<void(std::uint64_t)> on_bytes;
+    // Called once, just before the first attempt starts: opens the request's
+    // file, so a transfer of 100 000 objects holds only as many open files as
+    // requests in flight. Returns an error text to fail the request unsent.
+    std::function<std::string(Request&)> prepare;
     curl_slist* header_list = nullptr;
     const S3Store* store = nullptr;
 
@@ -399,6 +403,16 @@ void S3Store::execute(std::vector<std::shared_ptr<Request>> requests, std::size_
         while (active.size() < window && !ready.empty()) {
             auto r = ready.front();
             ready.pop_front();
+            if (r->prepare) {
+                const auto prepare = std::move(r->prepare);
+                r->prepare = nullptr;
+                if (std::string err = prepare(*r); !err.empty()) {
+                    r->error =
+                        "S3 " + r->operation + " s3://" + bucket_ + "/" + r->key + ": " + err;
+                    if (r->on_done) r->on_done(*r);
+                    continue;
+                }
+            }
             CURL* easy;
             if (!idle_easy_.empty()) {
                 easy = static_cast<CURL*>(idle_easy_.back());
@@ -587,6 +601,7 @@ TransferReport S3Store::download(const std::vector<TransferItem>& items,
         if (opts.progress) opts.progress(bytes, 0);
     };
     auto conclude = [&report, &opts](State& st) {
+        if (st.error.empty() && st.fd < 0) st.error = "never opened";
         if (st.error.empty()) {
             // verify: size, and the MD5 where the ETag is one and was not checked while streaming
             struct stat sb {};
@@ -600,7 +615,7 @@ TransferReport S3Store::download(const std::vector<TransferItem>& items,
             if (md5 != st.item.etag)
                 st.error = "MD5 " + md5 + " does not match the ETag " + st.item.etag;
         }
-        ::close(st.fd);
+        if (st.fd >= 0) ::close(st.fd);
         st.fd = -1;
         std::error_code ec;
         if (st.error.empty()) {
@@ -625,12 +640,6 @@ TransferReport S3Store::download(const std::vector<TransferItem>& items,
         if (made.insert(item.path.parent_path()).second)
             fs::create_directories(item.path.parent_path(), ec);
         st->tmp = temp_path_for(item.path);
-        st->fd = ::open(st->tmp.c_str(), O_CREAT | O_TRUNC | O_RDWR | O_CLOEXEC, 0644);
-        if (st->fd < 0) {
-            report.failures.push_back(
-                {item.key, "cannot create " + st->tmp.string() + ": " + std::strerror(errno)});
-            continue;
-        }
         states.push_back(st);
         const bool ranged = item.size > tuning_.ranged_threshold;
         const std::uint64_t part =
@@ -640,7 +649,14 @@ TransferReport S3Store::download(const std::vector<TransferItem>& items,
         st->parts_left = nparts;
         for (std::size_t i = 0; i < nparts; ++i) {
             auto r = make("GetObject", "GET", item.key);
-            r->out_fd = st->fd;
+            r->prepare = [st](Request& q) -> std::string {
+                if (st->fd < 0)  // the first part to start opens the file
+                    st->fd = ::open(st->tmp.c_str(), O_CREAT | O_TRUNC | O_RDWR | O_CLOEXEC, 0644);
+                if (st->fd < 0)
+                    return "cannot create " + st->tmp.string() + ": " + std::strerror(errno);
+                q.out_fd = st->fd;
+                return "";
+            };
             r->on_bytes = progress;
             const std::uint64_t begin = i * part;
             const std::uint64_t len = ranged ? std::min(part, item.size - begin) : item.size;
@@ -704,7 +720,7 @@ TransferReport S3Store::upload(const std::vector<TransferItem>& items,
         if (opts.progress) opts.progress(bytes, 0);
     };
     auto record = [&report, &opts](State& st) {
-        ::close(st.fd);
+        if (st.fd >= 0) ::close(st.fd);
         st.fd = -1;
         if (!st.error.empty()) {
             report.failures.push_back({st.item.key, st.error});
@@ -729,18 +745,23 @@ TransferReport S3Store::upload(const std::vector<TransferItem>& items,
     for (const auto& item : items) {
         auto st = std::make_shared<State>();
         st->item = item;
-        st->fd = ::open(item.path.c_str(), O_RDONLY | O_CLOEXEC);
-        struct stat sb {};
-        if (st->fd < 0 || ::fstat(st->fd, &sb) != 0) {
-            report.failures.push_back(
-                {item.key, "cannot read " + item.path.string() + ": " + std::strerror(errno)});
-            if (st->fd >= 0) ::close(st->fd);
-            continue;
-        }
-        st->size = static_cast<std::uint64_t>(sb.st_size);
+        st->size = item.size;
+        // opened when its first request starts; the size must still be the planned one
+        auto open_file = [st](Request& q) -> std::string {
+            st->fd = ::open(st->item.path.c_str(), O_RDONLY | O_CLOEXEC);
+            struct stat sb {};
+            if (st->fd < 0 || ::fstat(st->fd, &sb) != 0)
+                return "cannot read " + st->item.path.string() + ": " + std::strerror(errno);
+            if (static_cast<std::uint64_t>(sb.st_size) != st->size)
+                return st->item.path.string() + " changed during the transfer (" +
+                       std::to_string(st->size) + " bytes when planned, " +
+                       std::to_string(sb.st_size) + " now)";
+            q.in_fd = st->fd;  // a multipart create sends no body: its parts use st->fd
+            return "";
+        };
         if (st->size <= tuning_.multipart_threshold) {
             auto r = make("PutObject", "PUT", item.key);
-            r->in_fd = st->fd;
+            r->prepare = open_file;
             r->in_size = st->size;
             r->hash_in = true;
             r->on_bytes = progress;
@@ -755,6 +776,11 @@ TransferReport S3Store::upload(const std::vector<TransferItem>& items,
         }
         // multipart: create, parts in parallel, complete; abort on any failure
         auto create = make("CreateMultipartUpload", "POST", item.key);
+        create->prepare = [open_file](Request& q) {
+            std::string err = open_file(q);
+            q.in_fd = -1;
+            return err;
+        };
         create->query = {{"uploads", ""}};
         create->headers = {{"Content-Type", "application/octet-stream"}};
         create->on_done = [this, st, record, progress, etag_matches](Request& q) {

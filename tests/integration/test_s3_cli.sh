@@ -93,5 +93,16 @@ run "$MLWM" cp --recursive "s3://$BUCKET/$P/by-mlwm" "$W/y" --concurrency 0
 expect_status 2
 expect_stderr_contains "--concurrency"
 
+# more objects than open files allowed (systemd's default soft limit is 1024):
+# a transfer holds only the files of the requests in flight
+mkdir -p "$W/many/data"
+for i in $(seq 1 1500); do echo "$i" >"$W/many/data/$i"; done
+run bash -c "ulimit -n 200 && '$MLWM' cp --recursive --quiet '$W/many' 's3://$BUCKET/$P/many'"
+expect_status 0
+run bash -c "ulimit -n 200 && '$MLWM' cp --recursive --quiet 's3://$BUCKET/$P/many' '$W/many-back'"
+expect_status 0
+run diff -r "$W/many" "$W/many-back"
+expect_status 0
+
 aws_ s3 rm --recursive --only-show-errors "s3://$BUCKET/$P/" >/dev/null
 finish
