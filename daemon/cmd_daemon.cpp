@@ -172,11 +172,11 @@ int daemon_main(const cli::ParsedArgs& a) {
     asio::steady_timer tick(io);
     std::function<void()> on_tick;
     on_tick = [&] {
-        const auto st = scheduler.status();
+        auto counts = ledger.count_by_state();
         const std::string line =
             "STATUS=" + std::to_string(scheduler.active_runs()) + " run(s) active, " +
-            std::to_string(st["runs_by_state"]["succeeded"].get<std::size_t>()) + " succeeded, " +
-            std::to_string(st["runs_by_state"]["failed"].get<std::size_t>()) + " failed";
+            std::to_string(counts[schedule::RunState::succeeded]) + " succeeded, " +
+            std::to_string(counts[schedule::RunState::failed]) + " failed";
         sd_notify(0, (line + (watchdog ? "\nWATCHDOG=1" : "")).c_str());
         tick.expires_after(watchdog ? std::chrono::microseconds(watchdog_usec / 3)
                                     : std::chrono::microseconds(10'000'000));

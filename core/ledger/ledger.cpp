@@ -92,6 +92,7 @@ Ledger::Ledger(const std::filesystem::path& file) : file_(file) {
     sqlite3_busy_timeout(db, 5000);
     exec("PRAGMA journal_mode=WAL");
     exec("PRAGMA synchronous=FULL");  // a transition survives a crash once written
+    exec("PRAGMA cache_size=-1024");  // 1 MiB: the daemon reads few rows at a time
     exec(
         "CREATE TABLE IF NOT EXISTS runs (run_id TEXT PRIMARY KEY, model TEXT NOT NULL, "
         "analysis_time TEXT NOT NULL, "
@@ -110,6 +111,7 @@ Ledger::Ledger(const std::filesystem::path& file) : file_(file) {
         if (!info.step()) exec(std::string("ALTER TABLE runs ADD COLUMN ") + column);
     }
     exec("CREATE INDEX IF NOT EXISTS runs_state ON runs(state)");
+    exec("CREATE INDEX IF NOT EXISTS runs_updated ON runs(updated)");  // recent runs
     exec(
         "CREATE TABLE IF NOT EXISTS transitions (id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT "
         "NOT NULL, at INTEGER "
@@ -189,11 +191,22 @@ void Ledger::ensure_all(const std::vector<NewRun>& runs, schedule::RunState stat
 std::vector<RunRecord> Ledger::unfinished() {
     Stmt s(static_cast<sqlite3*>(db_),
            (std::string("SELECT ") + kColumns +
-            " FROM runs WHERE state NOT IN ('succeeded', 'expired', 'cancelled') ORDER BY "
-            "analysis_time, run_id")
+            // an IN list of the other states uses the state index: the finished
+            // runs (thousands after months) are not read
+            " FROM runs WHERE state IN ('waiting_inputs', 'staging', 'launching', 'running', "
+            "'publishing', 'failed', 'timed_out') ORDER BY analysis_time, run_id")
                .c_str());
     std::vector<RunRecord> out;
     while (s.step()) out.push_back(read_record(s));
+    return out;
+}
+
+std::map<schedule::RunState, std::size_t> Ledger::count_by_state() {
+    Stmt s(static_cast<sqlite3*>(db_), "SELECT state, COUNT(*) FROM runs GROUP BY state");
+    std::map<schedule::RunState, std::size_t> out;
+    while (s.step())
+        if (auto st = schedule::parse_state(s.text(0)))
+            out[*st] = static_cast<std::size_t>(s.integer(1));
     return out;
 }
 

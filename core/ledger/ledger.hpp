@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -68,6 +69,8 @@ public:
     std::optional<RunRecord> get(const std::string& run_id);
     // Runs not succeeded, expired or cancelled (for the late alerts).
     std::vector<RunRecord> unfinished();
+    // How many runs are in each state (states without runs are absent).
+    std::map<schedule::RunState, std::size_t> count_by_state();
     // Moves a run to `to` (checked against the state machine) in one
     // transaction with its history row. Throws LedgerError for a transition
     // the state machine does not allow or an unknown run.

@@ -3,6 +3,7 @@
 #include <random>
 
 #include <boost/asio/post.hpp>
+#include <malloc.h>
 
 #include "run/plan.hpp"
 #include "run/readiness.hpp"
@@ -190,6 +191,17 @@ bool Scheduler::poll_recent() const {
     return unix_now() - last_ok_poll_.load() <= 3 * s_.host.poll_interval.count() + 5;
 }
 
+// After failed polls the interval doubles, up to 8 intervals or 5 minutes
+// (whichever is shorter, never below one interval): S3 in trouble is not
+// hammered, and a recovery is still noticed soon.
+std::chrono::seconds Scheduler::next_poll_delay() const {
+    const auto base = s_.host.poll_interval;
+    if (failed_polls_ == 0) return base;
+    const auto cap = std::max(base, std::min(base * 8, std::chrono::seconds(300)));
+    const int doublings = std::min(failed_polls_ - 1, 10);
+    return std::min(cap, base * (1 << doublings));
+}
+
 std::string Scheduler::poll_health() const {
     const std::int64_t last = last_ok_poll_.load();
     if (last == 0) return "no successful poll yet";
@@ -223,7 +235,7 @@ void Scheduler::schedule_poll(std::chrono::steady_clock::duration after) {
             asio::post(io_, [this, r = std::move(r)]() mutable {
                 polling_ = false;
                 apply(std::move(r));
-                if (launching_) schedule_poll(s_.host.poll_interval);
+                if (launching_) schedule_poll(next_poll_delay());
             });
         });
     });
@@ -232,10 +244,10 @@ void Scheduler::schedule_poll(std::chrono::steady_clock::duration after) {
 Scheduler::PollResult Scheduler::poll_blocking(const std::vector<config::ModelConfig>& models,
                                                std::map<WatchPrefix, std::string> after) {
     PollResult r;
-    // one store (and its connections) per bucket for the whole poll
-    std::map<std::string, std::unique_ptr<storage::ObjectStore>> stores;
+    // one store (and its connections, kept from poll to poll) per bucket;
+    // polls never overlap, so only one thread uses them at a time
     auto store_for = [&](const std::string& bucket) -> storage::ObjectStore& {
-        auto& slot = stores[bucket];
+        auto& slot = poll_stores_[bucket];
         if (!slot) slot = s_.stores(bucket);
         return *slot;
     };
@@ -381,6 +393,8 @@ void Scheduler::apply(PollResult r) {
     }
     if (reconcile()) admit_ready(r);
     raise_late_alerts();
+    // thousands of times listed (a start, an outage): give the memory back
+    if (fresh.size() + too_old.size() > 100) ::malloc_trim(0);
 }
 
 // The ready runs the catch-up policy allows, started as far as the limits and
@@ -661,10 +675,13 @@ nlohmann::ordered_json Scheduler::dry_run() {
 nlohmann::ordered_json Scheduler::status() {
     nlohmann::ordered_json j;
     nlohmann::ordered_json by_state = nlohmann::ordered_json::object();
+    const auto counts = s_.ledger->count_by_state();
     for (auto st : {RunState::waiting_inputs, RunState::staging, RunState::launching,
                     RunState::running, RunState::publishing, RunState::succeeded, RunState::failed,
-                    RunState::timed_out, RunState::expired, RunState::cancelled})
-        by_state[std::string(state_name(st))] = s_.ledger->in_state(st).size();
+                    RunState::timed_out, RunState::expired, RunState::cancelled}) {
+        const auto it = counts.find(st);
+        by_state[std::string(state_name(st))] = it == counts.end() ? 0 : it->second;
+    }
     j["runs_by_state"] = by_state;
     nlohmann::ordered_json recent = nlohmann::ordered_json::array();
     for (const auto& r : s_.ledger->recent(50))

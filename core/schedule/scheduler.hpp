@@ -73,6 +73,7 @@ private:
     };
     bool reconcile();
     void schedule_poll(std::chrono::steady_clock::duration after);
+    std::chrono::seconds next_poll_delay() const;
     PollResult poll_blocking(const std::vector<config::ModelConfig>& models,
                              std::map<WatchPrefix, std::string> start_after);
     void apply(PollResult result);
@@ -100,6 +101,7 @@ private:
     std::map<std::string, ActiveRun> active_;  // runs in progress, by run id
     std::set<std::string> foreign_;            // entries already reported
     std::set<std::string> unrunnable_;         // runs reported as impossible on this host
+    std::map<std::string, std::unique_ptr<storage::ObjectStore>> poll_stores_;  // by bucket
     std::atomic<std::int64_t> last_ok_poll_{0};
     std::atomic<std::size_t> active_count_{0};
 };

@@ -118,7 +118,7 @@ prefixes=()
 for m in $(seq -w 0 $((MODELS - 1))); do prefixes+=("$(dirname "$(dirname "$(echo "$sample" | sed "s/^src00/src$m/")")")/"); done
 python3 "$here/idle_peer.py" "$S3_ENDPOINT" bench-in "$POLL" "${prefixes[@]}" >"$WORK/peer.out" 2>&1 &
 PPID_=$!
-until [ "$(grep -c poll "$WORK/peer.out" 2>/dev/null || echo 0)" -ge 1 ]; do sleep 0.2; done
+until [ "$(cat "$WORK/peer.out" 2>/dev/null | grep -c poll)" -ge 1 ]; do sleep 0.2; done
 
 sleep $((2 * POLL))  # settle
 polls_a=$(metric_sum '^mlwm_polls_total'); list_a=$(metric_sum 'mlwm_s3_requests_total\{operation="ListObjectsV2"')
