@@ -9,6 +9,7 @@
 
 #include "docker/error.hpp"
 #include "util/curl_global.hpp"
+#include "util/http_header.hpp"
 
 namespace mlwm::docker {
 namespace {
@@ -17,14 +18,12 @@ using Clock = std::chrono::steady_clock;
 
 std::size_t on_header(char* data, std::size_t size, std::size_t n, void* user) {
     auto* t = static_cast<detail::Transfer*>(user);
-    const std::string_view line(data, size * n);
-    if (line.starts_with("HTTP/")) {  // a new status line (after 1xx there is another)
+    const util::HeaderLine h = util::parse_header_line({data, size * n});
+    if (h.kind == util::HeaderLine::Kind::status) {  // after a 1xx head comes another
         t->headers_done = false;
-        const auto sp = line.find(' ');
-        if (sp != std::string_view::npos)
-            t->status = std::strtol(line.data() + sp + 1, nullptr, 10);
-    } else if (line == "\r\n" || line == "\n") {
-        if (t->status >= 200) t->headers_done = true;
+        t->status = h.status;
+    } else if (h.kind == util::HeaderLine::Kind::end && t->status >= 200) {
+        t->headers_done = true;
     }
     return size * n;
 }

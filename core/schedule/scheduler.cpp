@@ -234,7 +234,9 @@ void Scheduler::schedule_poll(std::chrono::steady_clock::duration after) {
             PollResult r = poll_blocking(models, std::move(after_map));
             asio::post(io_, [this, r = std::move(r)]() mutable {
                 polling_ = false;
-                apply(std::move(r));
+                // thousands of times listed (a start, an outage): once the
+                // listing is freed, give the memory back to the system
+                if (apply(std::move(r))) ::malloc_trim(0);
                 if (launching_) schedule_poll(next_poll_delay());
             });
         });
@@ -319,7 +321,7 @@ Scheduler::PollResult Scheduler::poll_blocking(const std::vector<config::ModelCo
     return r;
 }
 
-void Scheduler::apply(PollResult r) {
+bool Scheduler::apply(PollResult r) {
     bool all_ok = true;
     std::vector<ledger::Ledger::NewRun> fresh, too_old;
     for (const auto& l : r.listings) {
@@ -393,8 +395,7 @@ void Scheduler::apply(PollResult r) {
     }
     if (reconcile()) admit_ready(r);
     raise_late_alerts();
-    // thousands of times listed (a start, an outage): give the memory back
-    if (fresh.size() + too_old.size() > 100) ::malloc_trim(0);
+    return fresh.size() + too_old.size() > 100;
 }
 
 // The ready runs the catch-up policy allows, started as far as the limits and

@@ -76,7 +76,7 @@ private:
     std::chrono::seconds next_poll_delay() const;
     PollResult poll_blocking(const std::vector<config::ModelConfig>& models,
                              std::map<WatchPrefix, std::string> start_after);
-    void apply(PollResult result);
+    bool apply(PollResult result);  // true when it recorded many runs
     void admit_ready(const PollResult& result);
     void raise_late_alerts();
     std::vector<DeadlineRun> deadline_runs();

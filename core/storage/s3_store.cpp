@@ -17,6 +17,7 @@
 #include "storage/sigv4.hpp"
 #include "util/curl_global.hpp"
 #include "util/hash.hpp"
+#include "util/http_header.hpp"
 #include "util/time.hpp"
 
 namespace mlwm::storage {
@@ -102,22 +103,12 @@ std::string unquote(std::string s) {
 
 std::size_t on_header(char* data, std::size_t size, std::size_t n, void* user) {
     auto* r = static_cast<S3Store::Request*>(user);
-    std::string_view line(data, size * n);
-    if (line.starts_with("HTTP/")) {
+    util::HeaderLine h = util::parse_header_line({data, size * n});
+    if (h.kind == util::HeaderLine::Kind::status) {  // after a 1xx head comes another
         r->rheaders.clear();
-        const auto sp = line.find(' ');
-        if (sp != std::string_view::npos)
-            r->status = std::strtol(line.data() + sp + 1, nullptr, 10);
-        return size * n;
-    }
-    const auto colon = line.find(':');
-    if (colon != std::string_view::npos) {
-        std::string value(line.substr(colon + 1));
-        while (!value.empty() &&
-               (value.back() == '\r' || value.back() == '\n' || value.back() == ' '))
-            value.pop_back();
-        while (!value.empty() && value.front() == ' ') value.erase(0, 1);
-        r->rheaders[lower(std::string(line.substr(0, colon)))] = value;
+        r->status = h.status;
+    } else if (h.kind == util::HeaderLine::Kind::field) {
+        r->rheaders[std::move(h.name)] = std::move(h.value);
     }
     return size * n;
 }

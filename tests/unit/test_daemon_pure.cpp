@@ -15,6 +15,7 @@
 #include "schedule/admission.hpp"
 #include "schedule/deadlines.hpp"
 #include "util/failpoint.hpp"
+#include "util/http_header.hpp"
 #include "util/time.hpp"
 
 using namespace mlwm;
@@ -268,4 +269,23 @@ TEST_CASE("ledger: batch inserts, operator rerun, unfinished runs, late marks, m
     CHECK(l.get(w)->gpus == "0,1");
     CHECK(l.of("p", "2023-10-02T0000Z").size() == 1);
     fs::remove_all(dir);
+}
+
+TEST_CASE("HTTP response head lines, as libcurl hands them over") {
+    using util::HeaderLine;
+    auto h = util::parse_header_line("HTTP/1.1 200 OK\r\n");
+    CHECK(h.kind == HeaderLine::Kind::status);
+    CHECK(h.status == 200);
+    CHECK(util::parse_header_line("HTTP/2 404 \r\n").status == 404);
+    CHECK(util::parse_header_line("HTTP/1.1 100 Continue\r\n").status == 100);
+    h = util::parse_header_line("ETag:  \"0123abc\" \r\n");
+    CHECK(h.kind == HeaderLine::Kind::field);
+    CHECK(h.name == "etag");
+    CHECK(h.value == "\"0123abc\"");
+    h = util::parse_header_line("X-Amz-Request-Id:tx00:1\n");
+    CHECK(h.name == "x-amz-request-id");
+    CHECK(h.value == "tx00:1");  // only the first colon splits
+    CHECK(util::parse_header_line("\r\n").kind == HeaderLine::Kind::end);
+    CHECK(util::parse_header_line("\n").kind == HeaderLine::Kind::end);
+    CHECK(util::parse_header_line("garbage\r\n").kind == HeaderLine::Kind::other);
 }
