@@ -207,11 +207,11 @@ ModelConfig parse_model_config(const std::string& name, const std::string& file,
     } catch (const paths::PathError& e) {
         r.issue(root, "", e.what());
     }
-    if (!r.map(
-            root, "",
-            {"docker_image", "inputs", "outputs", "inference_artifact", "members",
-             "forecast_duration", "env", "build_args", "resources", "timeout", "network", "command",
-             "catch_up", "max_attempts", "retry_delay", "max_concurrent_runs", "deadlines"})) {
+    if (!r.map(root, "",
+               {"docker_image", "inputs", "outputs", "inference_artifact", "members",
+                "forecast_duration", "env", "build_args", "resources", "timeout", "network",
+                "command", "catch_up", "max_attempts", "retry_delay", "max_concurrent_runs",
+                "timeouts", "deadlines"})) {
         r.throw_if_any();
     }
     if (auto img = r.string(root, "docker_image", "", true)) {
@@ -252,6 +252,17 @@ ModelConfig parse_model_config(const std::string& name, const std::string& file,
     }
     if (auto d = r.duration(root, "forecast_duration", "")) c.forecast_duration = *d;
     if (auto t = r.duration(root, "timeout", "")) c.timeout = *t;
+    const YAML::Node to = root["timeouts"];
+    if (r.map(to, "timeouts", {"staging", "running", "publishing"}, false)) {
+        if (auto d = r.duration(to, "staging", "timeouts")) c.staging_timeout = *d;
+        if (auto d = r.duration(to, "publishing", "timeouts")) c.publishing_timeout = *d;
+        if (auto d = r.duration(to, "running", "timeouts")) {
+            if (root["timeout"].IsDefined())
+                r.issue(to["running"], "timeouts.running",
+                        "give the container's time limit once: timeout or timeouts.running");
+            c.timeout = *d;
+        }
+    }
     c.env = r.string_map(root, "env", "");
     for (const auto& [k, v] : c.env)
         if (k.empty() || k.find('=') != std::string::npos || k.starts_with("MLWM_") ||

@@ -55,7 +55,10 @@ struct ModelConfig {
     std::map<std::string, std::string> env;
     std::map<std::string, std::string> build_args;
     docker::Resources resources;
-    std::chrono::seconds timeout{0};  // 0: none
+    std::chrono::seconds timeout{0};  // the container's (running); 0: none
+    // the other phases' time limits (0: none): downloading the inputs,
+    // uploading the outputs
+    std::chrono::seconds staging_timeout{0}, publishing_timeout{0};
     std::string network = "none";
     std::vector<std::string> command;  // empty: the image's CMD
     // daemon

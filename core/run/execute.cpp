@@ -25,6 +25,11 @@ double seconds_since(Clock::time_point t0) {
     return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
+// The end of a phase that may take `limit` (0: none), from now.
+Clock::time_point phase_deadline(std::chrono::seconds limit) {
+    return limit.count() > 0 ? Clock::now() + limit : Clock::time_point::max();
+}
+
 // A wall-clock deadline (kept in the ledger) as a steady-clock one.
 std::chrono::steady_clock::time_point steady_deadline(std::chrono::system_clock::time_point t) {
     if (t == std::chrono::system_clock::time_point::max()) return Clock::time_point::max();
@@ -151,6 +156,7 @@ RunReport execute_run(const RunPlan& plan, const StoreFactory& stores, docker::D
             // 2. stage the inputs; empty output folders
             phase("staging");
             const auto t_down = Clock::now();
+            const auto staging_deadline = phase_deadline(plan.staging_timeout);
             for (const auto& in : plan.inputs) {
                 std::error_code ec;
                 fs::remove_all(in.local, ec);
@@ -158,9 +164,15 @@ RunReport execute_run(const RunPlan& plan, const StoreFactory& stores, docker::D
                 const storage::TransferPlan tp =
                     storage::plan_download(*store, in.place.key, in.local);
                 fs::create_directories(in.local);
-                const auto r =
-                    store->download(tp.items, {.concurrency = opts.transfer_concurrency});
+                const auto r = store->download(tp.items, {.concurrency = opts.transfer_concurrency,
+                                                          .deadline = staging_deadline});
                 rep.bytes_in += r.bytes;
+                if (!r.ok() && Clock::now() > staging_deadline)
+                    return fail(Outcome::failed, "staging " + in.place.uri() +
+                                                     " took longer than timeouts.staging (" +
+                                                     std::to_string(plan.staging_timeout.count()) +
+                                                     " s); " + std::to_string(r.failures.size()) +
+                                                     " object(s) not staged");
                 if (!r.ok())
                     return fail(Outcome::failed, "staging " + in.place.uri() + ": " +
                                                      std::to_string(r.failures.size()) +
@@ -212,12 +224,19 @@ RunReport execute_run(const RunPlan& plan, const StoreFactory& stores, docker::D
         // 4. publish: every object, then the marker
         phase("publishing");
         const auto t_up = Clock::now();
+        const auto publishing_deadline = phase_deadline(plan.publishing_timeout);
         nlohmann::ordered_json outputs = nlohmann::ordered_json::object();
         for (const auto& out : plan.outputs) {
             const auto store = stores(out.place.bucket);
             const storage::TransferPlan tp = storage::plan_upload(out.local, out.place.key);
-            const auto r = store->upload(tp.items, {.concurrency = opts.transfer_concurrency});
+            const auto r = store->upload(tp.items, {.concurrency = opts.transfer_concurrency,
+                                                    .deadline = publishing_deadline});
             rep.bytes_out += r.bytes;
+            if (!r.ok() && Clock::now() > publishing_deadline)
+                return fail(Outcome::failed, "publishing " + out.place.uri() +
+                                                 " took longer than timeouts.publishing (" +
+                                                 std::to_string(plan.publishing_timeout.count()) +
+                                                 " s); the run marker is not written");
             if (!r.ok())
                 return fail(Outcome::failed,
                             "publishing " + out.place.uri() + ": " +

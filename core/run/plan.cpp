@@ -20,6 +20,8 @@ RunPlan plan_run(const config::ModelConfig& m, const paths::AnalysisTime& t, pat
     p.work_dir = work_root / paths::format_analysis_time(t) / paths::format_member(member);
     p.log_dir = p.work_dir / "logs" / m.name;
     p.timeout = m.timeout;
+    p.staging_timeout = m.staging_timeout;
+    p.publishing_timeout = m.publishing_timeout;
     for (const auto& d : m.inputs)
         p.inputs.push_back({d.name, config::locate(d, t, member),
                             p.work_dir / "input" / m.name / d.name, d.internal_path,

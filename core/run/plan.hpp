@@ -36,7 +36,8 @@ struct RunPlan {
     std::vector<PlannedDataset> inputs, outputs;
     config::S3Place marker;  // _mlwm_run.json beside the first output
     docker::ContainerSpec container;
-    std::chrono::seconds timeout{0};
+    std::chrono::seconds timeout{0};  // the container's
+    std::chrono::seconds staging_timeout{0}, publishing_timeout{0};
 };
 
 inline constexpr const char* kMarkerName = "_mlwm_run.json";

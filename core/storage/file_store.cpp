@@ -250,6 +250,10 @@ TransferReport copy_items(const std::vector<TransferItem>& items, const Transfer
                           Source source, Target target) {
     TransferReport report;
     for (const auto& item : items) {
+        if (std::chrono::steady_clock::now() > o.deadline) {
+            report.failures.push_back({item.key, "not copied: the transfer's time limit passed"});
+            continue;
+        }
         try {
             copy_file_atomically(source(item), target(item));
             ++report.objects;

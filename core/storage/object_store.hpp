@@ -3,6 +3,7 @@
 // lexical order; listing supports prefix, delimiter "/", start-after.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -78,6 +79,9 @@ struct TransferOptions {
     std::size_t concurrency = 64;  // requests in flight
     // Called from the transferring thread as bytes and objects complete.
     std::function<void(std::uint64_t bytes_delta, std::size_t objects_delta)> progress;
+    // Objects not transferred by then fail ("time limit"), and nothing is
+    // left half-written (a phase's timeout in the daemon).
+    std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
 };
 
 class ObjectStore {

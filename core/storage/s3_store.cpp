@@ -299,7 +299,8 @@ void S3Store::start(void* easy_ptr, Request& r) {
     }
 }
 
-void S3Store::execute(std::vector<std::shared_ptr<Request>> requests, std::size_t window) {
+void S3Store::execute(std::vector<std::shared_ptr<Request>> requests, std::size_t window,
+                      Clock::time_point deadline) {
     std::lock_guard lock(mutex_);
     window = std::max<std::size_t>(window, 1);
     CURLM* multi = static_cast<CURLM*>(multi_);
@@ -385,8 +386,50 @@ void S3Store::execute(std::vector<std::shared_ptr<Request>> requests, std::size_
     // on_done callbacks may add requests (multipart steps): they go to `spawned`
     std::vector<std::shared_ptr<Request>> spawned;
     spawn_ = &spawned;
+    // past the deadline: every request not done fails, unsent or cut off
+    auto expire = [&](const std::shared_ptr<Request>& r) {
+        r->ok = false;
+        r->error = "S3 " + r->operation + " s3://" + bucket_ + "/" + r->key +
+                   ": not done when the transfer's time limit passed";
+        if (r->on_done) r->on_done(*r);
+    };
+    auto expire_all = [&] {
+        for (auto& [raw, pair] : active) {
+            curl_multi_remove_handle(multi, pair.first);
+            curl_slist_free_all(pair.second->header_list);
+            pair.second->header_list = nullptr;
+            curl_easy_reset(pair.first);
+            idle_easy_.push_back(pair.first);
+        }
+        std::vector<std::shared_ptr<Request>> doomed;
+        for (auto& [raw, pair] : active) doomed.push_back(pair.second);
+        active.clear();
+        for (auto& r : ready) doomed.push_back(r);
+        ready.clear();
+        while (!delayed.empty()) {
+            doomed.push_back(delayed.top());
+            delayed.pop();
+        }
+        for (auto& r : doomed) expire(r);
+    };
     while (!ready.empty() || !delayed.empty() || !active.empty()) {
         const auto now = Clock::now();
+        if (now > deadline) {
+            expire_all();
+            deadline = Clock::time_point::max();  // the aborts below run to the end
+            // what their on_done spawned: only multipart aborts still go out
+            while (!spawned.empty()) {
+                auto batch = std::move(spawned);
+                spawned.clear();
+                for (auto& s : batch) {
+                    if (s->operation == "AbortMultipartUpload")
+                        ready.push_back(std::move(s));
+                    else
+                        expire(s);
+                }
+            }
+            continue;
+        }
         while (!delayed.empty() && delayed.top()->not_before <= now) {
             ready.push_back(delayed.top());
             delayed.pop();
@@ -690,7 +733,7 @@ TransferReport S3Store::download(const std::vector<TransferItem>& items,
             requests.push_back(std::move(r));
         }
     }
-    execute(std::move(requests), opts.concurrency);
+    execute(std::move(requests), opts.concurrency, opts.deadline);
     return report;
 }
 
@@ -838,7 +881,7 @@ TransferReport S3Store::upload(const std::vector<TransferItem>& items,
         };
         requests.push_back(std::move(create));
     }
-    execute(std::move(requests), opts.concurrency);
+    execute(std::move(requests), opts.concurrency, opts.deadline);
     return report;
 }
 

@@ -54,7 +54,11 @@ public:
     struct Request;  // one HTTP request and its retries (s3_store.cpp)
 
 private:
-    void execute(std::vector<std::shared_ptr<Request>> requests, std::size_t window);
+    // Runs the requests, `window` at a time. After `deadline` the ones not
+    // done fail (except multipart aborts, so that no parts linger).
+    void execute(std::vector<std::shared_ptr<Request>> requests, std::size_t window,
+                 std::chrono::steady_clock::time_point deadline =
+                     std::chrono::steady_clock::time_point::max());
     std::shared_ptr<Request> make(std::string operation, std::string method, std::string key);
     void start(void* easy, Request& r);
     void spawn(std::shared_ptr<Request> r) { spawn_->push_back(std::move(r)); }

@@ -334,6 +334,44 @@ TEST_CASE(
     direct.remove(p + "obj");
 }
 
+TEST_CASE("a transfer's time limit: what is not done by then fails, nothing is left half-written") {
+    const pid_t rgw = std::stoi(require_env("MLWM_TEST_S3_RGW_PID"));
+    S3Store direct(config(), bucket());
+    const std::string p = unique_prefix("deadline");
+    for (int i = 0; i < 3; ++i) direct.put_string(p + "obj" + std::to_string(i), "x");
+    S3Store s(config(), bucket());
+    TempDir dst;
+    std::vector<TransferItem> items;
+    for (int i = 0; i < 3; ++i)
+        items.push_back(
+            {p + "obj" + std::to_string(i), dst.path() / ("obj" + std::to_string(i)), 1, ""});
+    // the server stops answering; the limit (2 s) passes long before the stall timeout (30 s)
+    REQUIRE(::kill(rgw, SIGSTOP) == 0);
+    const auto t0 = std::chrono::steady_clock::now();
+    TransferReport r;
+    try {
+        r = s.download(items, {.concurrency = 2, .deadline = t0 + 2s});
+    } catch (...) {
+        ::kill(rgw, SIGCONT);
+        throw;
+    }
+    ::kill(rgw, SIGCONT);
+    const auto took = std::chrono::steady_clock::now() - t0;
+    CHECK(took < 5s);
+    REQUIRE(r.failures.size() == 3);  // the two in flight and the one not sent
+    for (const auto& f : r.failures)
+        CHECK(f.error.find("not done when the transfer's time limit passed") != std::string::npos);
+    CHECK(fs::is_empty(dst.path()));
+    // an upload whose limit has passed sends nothing
+    TempDir src;
+    write_file(src.path() / "f", "y");
+    r = s.upload({{p + "up", src.path() / "f", 1, ""}},
+                 {.deadline = std::chrono::steady_clock::now() - 1s});
+    REQUIRE(r.failures.size() == 1);
+    CHECK_FALSE(direct.head(p + "up").has_value());
+    for (int i = 0; i < 3; ++i) direct.remove(p + "obj" + std::to_string(i));
+}
+
 TEST_CASE("a failed multipart upload is aborted: no upload lingers") {
     S3Tuning tuning;
     tuning.multipart_threshold = 6 << 20;

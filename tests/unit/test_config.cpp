@@ -328,6 +328,15 @@ deadlines: {arrival: PT3H, completion: PT5H30M}
     CHECK(has_issue(issues, "max_concurrent_runs", ""));
     CHECK(has_issue(issues, "catch_up", "expected all, latest or a maximum age"));
 
+    const ModelConfig t = parse_model_config(
+        "m", "m/config.yaml",
+        std::string(kOriginal) + "timeouts: {staging: PT20M, running: PT2H, publishing: 600}\n");
+    CHECK(t.staging_timeout == std::chrono::minutes(20));
+    CHECK(t.timeout == std::chrono::hours(2));
+    CHECK(t.publishing_timeout == std::chrono::minutes(10));
+    issues = issues_of(std::string(kOriginal) + "timeout: PT1H\ntimeouts: {running: PT2H}\n");
+    CHECK(has_issue(issues, "timeouts.running", "give the container's time limit once"));
+
     const HostConfig h = parse_host_config("h.yaml", "gpus: ['0', '1', GPU-abc]\n");
     CHECK(h.gpus == std::vector<std::string>{"0", "1", "GPU-abc"});
     CHECK(parse_host_config("h.yaml", "").gpus.empty());
