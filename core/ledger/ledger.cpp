@@ -135,6 +135,7 @@ void Ledger::exec(const std::string& sql) {
 
 RunRecord Ledger::ensure(const std::string& run_id, const std::string& model,
                          const std::string& analysis_time, int member) {
+    const std::lock_guard lock(mutex_);
     auto* db = static_cast<sqlite3*>(db_);
     const std::int64_t now = now_seconds();
     Stmt ins(db,
@@ -153,6 +154,7 @@ RunRecord Ledger::ensure(const std::string& run_id, const std::string& model,
 
 void Ledger::ensure_all(const std::vector<NewRun>& runs, schedule::RunState state,
                         const std::string& message) {
+    const std::lock_guard lock(mutex_);
     if (runs.empty()) return;
     auto* db = static_cast<sqlite3*>(db_);
     exec("BEGIN IMMEDIATE");
@@ -189,6 +191,7 @@ void Ledger::ensure_all(const std::vector<NewRun>& runs, schedule::RunState stat
 }
 
 std::vector<RunRecord> Ledger::unfinished() {
+    const std::lock_guard lock(mutex_);
     Stmt s(static_cast<sqlite3*>(db_),
            (std::string("SELECT ") + kColumns +
             // an IN list of the other states uses the state index: the finished
@@ -202,6 +205,7 @@ std::vector<RunRecord> Ledger::unfinished() {
 }
 
 std::map<schedule::RunState, std::size_t> Ledger::count_by_state() {
+    const std::lock_guard lock(mutex_);
     Stmt s(static_cast<sqlite3*>(db_), "SELECT state, COUNT(*) FROM runs GROUP BY state");
     std::map<schedule::RunState, std::size_t> out;
     while (s.step())
@@ -211,6 +215,7 @@ std::map<schedule::RunState, std::size_t> Ledger::count_by_state() {
 }
 
 std::optional<RunRecord> Ledger::get(const std::string& run_id) {
+    const std::lock_guard lock(mutex_);
     Stmt s(static_cast<sqlite3*>(db_),
            (std::string("SELECT ") + kColumns + " FROM runs WHERE run_id = ?").c_str());
     s.bind(1, run_id);
@@ -222,6 +227,7 @@ RunRecord Ledger::transition(const std::string& run_id, schedule::RunState to,
                              const std::string& message, std::optional<std::string> container_id,
                              std::optional<std::int64_t> not_before,
                              std::optional<std::int64_t> deadline) {
+    const std::lock_guard lock(mutex_);
     exec("BEGIN IMMEDIATE");
     try {
         auto current = get(run_id);
@@ -265,6 +271,7 @@ RunRecord Ledger::transition(const std::string& run_id, schedule::RunState to,
 }
 
 bool Ledger::rerun(const std::string& run_id, const std::string& message) {
+    const std::lock_guard lock(mutex_);
     exec("BEGIN IMMEDIATE");
     try {
         auto current = get(run_id);
@@ -297,18 +304,21 @@ bool Ledger::rerun(const std::string& run_id, const std::string& message) {
 }
 
 void Ledger::mark_late(const std::string& run_id, int kind) {
+    const std::lock_guard lock(mutex_);
     Stmt up(static_cast<sqlite3*>(db_), "UPDATE runs SET late = late | ? WHERE run_id = ?");
     up.bind(1, std::int64_t{kind}).bind(2, run_id);
     up.step();
 }
 
 void Ledger::set_gpus(const std::string& run_id, const std::string& gpus) {
+    const std::lock_guard lock(mutex_);
     Stmt up(static_cast<sqlite3*>(db_), "UPDATE runs SET gpus = ? WHERE run_id = ?");
     up.bind(1, gpus).bind(2, run_id);
     up.step();
 }
 
 std::vector<RunRecord> Ledger::of(const std::string& model, const std::string& analysis_time) {
+    const std::lock_guard lock(mutex_);
     Stmt s(static_cast<sqlite3*>(db_),
            (std::string("SELECT ") + kColumns +
             " FROM runs WHERE model = ? AND analysis_time = ? ORDER BY member")
@@ -320,6 +330,7 @@ std::vector<RunRecord> Ledger::of(const std::string& model, const std::string& a
 }
 
 std::vector<RunRecord> Ledger::in_state(schedule::RunState st) {
+    const std::lock_guard lock(mutex_);
     Stmt s(static_cast<sqlite3*>(db_), (std::string("SELECT ") + kColumns +
                                         " FROM runs WHERE state = ? ORDER BY analysis_time, run_id")
                                            .c_str());
@@ -330,6 +341,7 @@ std::vector<RunRecord> Ledger::in_state(schedule::RunState st) {
 }
 
 std::vector<RunRecord> Ledger::recent(int limit) {
+    const std::lock_guard lock(mutex_);
     Stmt s(static_cast<sqlite3*>(db_),
            (std::string("SELECT ") + kColumns + " FROM runs ORDER BY updated DESC, run_id LIMIT ?")
                .c_str());
@@ -340,6 +352,7 @@ std::vector<RunRecord> Ledger::recent(int limit) {
 }
 
 std::vector<Transition> Ledger::history(const std::string& run_id) {
+    const std::lock_guard lock(mutex_);
     Stmt s(static_cast<sqlite3*>(db_),
            "SELECT run_id, at, from_state, to_state, message FROM transitions WHERE run_id = ? "
            "ORDER BY id");
@@ -350,6 +363,7 @@ std::vector<Transition> Ledger::history(const std::string& run_id) {
 }
 
 bool Ledger::writable() {
+    const std::lock_guard lock(mutex_);
     try {
         exec("BEGIN IMMEDIATE");
         exec("ROLLBACK");

@@ -2,11 +2,13 @@
 // folder. A run's row changes before the action the change starts
 // (write-ahead), and every transition is kept in an append-only history, so a
 // restarted daemon knows what it was doing and never repeats a finished run.
+// Thread-safe: one connection, every call (and its transaction) under one lock.
 #pragma once
 
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -97,6 +99,9 @@ public:
 
 private:
     void exec(const std::string& sql);
+    // One connection for every thread: its transactions must not interleave
+    // (recursive: transition() reads the run with get()).
+    std::recursive_mutex mutex_;
     void* db_ = nullptr;  // sqlite3*
     std::filesystem::path file_;
 };

@@ -90,6 +90,17 @@ const config::ModelConfig* Scheduler::model(const std::string& name) const {
     return nullptr;
 }
 
+// The event loop must go on whatever one step throws (a ledger error, a bad
+// answer): the error is logged, and the next poll or the next start
+// reconciles what was not recorded.
+void Scheduler::guarded(const std::string& what, const std::function<void()>& step) {
+    try {
+        step();
+    } catch (const std::exception& e) {
+        s_.log->error(ev::kDaemonError, what + " failed: " + e.what());
+    }
+}
+
 bool Scheduler::start() {
     const bool ok = reconcile();
     schedule_poll(std::chrono::seconds(0));
@@ -236,7 +247,9 @@ void Scheduler::schedule_poll(std::chrono::steady_clock::duration after) {
                 polling_ = false;
                 // thousands of times listed (a start, an outage): once the
                 // listing is freed, give the memory back to the system
-                if (apply(std::move(r))) ::malloc_trim(0);
+                guarded("applying a poll", [&] {
+                    if (apply(std::move(r))) ::malloc_trim(0);
+                });
                 if (launching_) schedule_poll(next_poll_delay());
             });
         });
@@ -564,7 +577,8 @@ void Scheduler::launch(const config::ModelConfig& m, const paths::AnalysisTime& 
         if (!phase_now.empty())
             s_.metrics->in_progress.Add({{"model", plan.model}, {"phase", phase_now}}).Decrement();
         asio::post(io_, [this, id = plan.run_id, report, max_attempts, retry_delay]() {
-            finished(id, report, max_attempts, retry_delay);
+            guarded("recording the end of " + id,
+                    [&] { finished(id, report, max_attempts, retry_delay); });
         });
     });
 }

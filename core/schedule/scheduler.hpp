@@ -6,6 +6,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -72,6 +73,7 @@ private:
         std::vector<std::string> gpus;
     };
     bool reconcile();
+    void guarded(const std::string& what, const std::function<void()>& step);
     void schedule_poll(std::chrono::steady_clock::duration after);
     std::chrono::seconds next_poll_delay() const;
     PollResult poll_blocking(const std::vector<config::ModelConfig>& models,

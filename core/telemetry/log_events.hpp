@@ -8,6 +8,7 @@ inline constexpr const char* kDaemonStarting = "daemon.starting";
 inline constexpr const char* kDaemonReady = "daemon.ready";
 inline constexpr const char* kDaemonStopping = "daemon.stopping";
 inline constexpr const char* kDaemonStopped = "daemon.stopped";
+inline constexpr const char* kDaemonError = "daemon.error";
 inline constexpr const char* kConfigReloaded = "config.reloaded";
 inline constexpr const char* kConfigReloadFailed = "config.reload_failed";
 inline constexpr const char* kLedgerRecovered = "ledger.recovered";

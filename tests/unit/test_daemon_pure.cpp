@@ -1,7 +1,9 @@
 // The daemon's pure decisions: admission (limits, GPU slots), late alerts,
 // input readiness by quiet period, failpoint lists, UTC time text, Docker
 // request kinds; and the ledger's operator actions and batch inserts.
+#include <atomic>
 #include <filesystem>
+#include <thread>
 
 #include <doctest/doctest.h>
 #include <sqlite3.h>
@@ -288,4 +290,35 @@ TEST_CASE("HTTP response head lines, as libcurl hands them over") {
     CHECK(util::parse_header_line("\r\n").kind == HeaderLine::Kind::end);
     CHECK(util::parse_header_line("\n").kind == HeaderLine::Kind::end);
     CHECK(util::parse_header_line("garbage\r\n").kind == HeaderLine::Kind::other);
+}
+
+TEST_CASE("ledger: transitions from many threads at once do not interleave") {
+    namespace fs = std::filesystem;
+    const fs::path dir = fs::temp_directory_path() / ("mlwm-ledger3-" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    {
+        ledger::Ledger l(dir / "ledger.sqlite3");
+        std::vector<std::thread> threads;
+        std::atomic<int> errors{0};
+        for (int t = 0; t < 4; ++t)
+            threads.emplace_back([&, t] {
+                for (int i = 0; i < 25; ++i) {
+                    const std::string id = "m/" + std::to_string(t) + "/" + std::to_string(i);
+                    try {
+                        l.ensure(id, "m", "2023-10-01T1200Z", 0);
+                        l.transition(id, S::staging, "");
+                        l.transition(id, S::launching, "");
+                        l.ensure_all({{id + "x", "m", "2023-10-01T1200Z", 0}}, S::expired, "old");
+                        l.transition(id, S::failed, "boom");
+                    } catch (const std::exception&) {
+                        ++errors;
+                    }
+                }
+            });
+        for (auto& th : threads) th.join();
+        CHECK(errors == 0);
+        CHECK(l.in_state(S::failed).size() == 100);
+        CHECK(l.count_by_state()[S::expired] == 100);
+    }
+    fs::remove_all(dir);
 }
