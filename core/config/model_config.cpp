@@ -211,7 +211,7 @@ ModelConfig parse_model_config(const std::string& name, const std::string& file,
                {"docker_image", "inputs", "outputs", "inference_artifact", "members",
                 "forecast_duration", "env", "build_args", "resources", "timeout", "network",
                 "command", "catch_up", "max_attempts", "retry_delay", "max_concurrent_runs",
-                "timeouts", "deadlines"})) {
+                "timeouts", "deadlines", "cycle"})) {
         r.throw_if_any();
     }
     if (auto img = r.string(root, "docker_image", "", true)) {
@@ -290,6 +290,12 @@ ModelConfig parse_model_config(const std::string& name, const std::string& file,
     }
     if (auto m = r.integer(root, "max_attempts", "", 1, 100)) c.max_attempts = static_cast<int>(*m);
     if (auto d = r.duration(root, "retry_delay", "")) c.retry_delay = *d;
+    if (auto d = r.duration(root, "cycle", "")) {
+        if (d->count() < 60 || d->count() % 60 != 0)
+            r.issue(root["cycle"], "cycle",
+                    "expected whole minutes, at least PT1M (analysis times have minutes)");
+        c.cycle = *d;
+    }
     if (auto m = r.integer(root, "max_concurrent_runs", "", 1, 1024))
         c.max_concurrent_runs = static_cast<int>(*m);
     const YAML::Node dl = root["deadlines"];

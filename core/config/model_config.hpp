@@ -70,6 +70,9 @@ struct ModelConfig {
     // late alerts: inputs not complete by analysis time + arrival, outputs not
     // published by analysis time + completion (0: no alert)
     std::chrono::seconds arrival_deadline{0}, completion_deadline{0};
+    // analysis times expected every `cycle` from 00 UTC (0: not known); with
+    // an arrival deadline, a cycle whose inputs never appear is late too
+    std::chrono::seconds cycle{0};
 };
 
 // Parses and validates; throws ConfigError with every issue found.

@@ -32,6 +32,19 @@ std::vector<Deadline> due_alerts(const std::vector<DeadlineRun>& runs, std::int6
     return out;
 }
 
+std::vector<std::int64_t> overdue_cycles(std::chrono::seconds cycle, std::chrono::seconds arrival,
+                                         std::chrono::seconds lookback, std::int64_t now) {
+    std::vector<std::int64_t> out;
+    const std::int64_t c = cycle.count();
+    if (c <= 0 || arrival.count() <= 0) return out;
+    const std::int64_t latest = now - arrival.count();   // the newest cycle already late
+    const std::int64_t oldest = now - lookback.count();  // exclusive
+    std::int64_t t = latest - ((latest % c) + c) % c;    // floor to a multiple of the cycle
+    for (; t > oldest; t -= c) out.push_back(t);
+    std::reverse(out.begin(), out.end());
+    return out;
+}
+
 std::vector<Deadline> upcoming_deadlines(const std::vector<DeadlineRun>& runs, std::int64_t now) {
     std::vector<Deadline> out;
     for (const auto& r : runs)

@@ -34,6 +34,13 @@ struct Deadline {
 
 // Alerts due at `now` (not raised before).
 std::vector<Deadline> due_alerts(const std::vector<DeadlineRun>& runs, std::int64_t now);
+// Expected cycles (analysis times at multiples of `cycle` since 1970-01-01
+// 00 UTC, i.e. 00/06/12/18 UTC for PT6H) within the `lookback` before `now`
+// whose arrival deadline has passed: a cycle whose inputs never appear at all
+// is late too. Oldest first.
+std::vector<std::int64_t> overdue_cycles(std::chrono::seconds cycle, std::chrono::seconds arrival,
+                                         std::chrono::seconds lookback, std::int64_t now);
+
 // Deadlines still ahead, soonest first (for /status).
 std::vector<Deadline> upcoming_deadlines(const std::vector<DeadlineRun>& runs, std::int64_t now);
 

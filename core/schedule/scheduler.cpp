@@ -386,6 +386,20 @@ bool Scheduler::apply(PollResult r) {
             s_.log->info(
                 ev::kNewAnalysisTime, "new analysis time",
                 {"", "", paths::format_iso8601(paths::parse_analysis_time(n.analysis_time))});
+    // expected cycles past their arrival deadline that nothing announced:
+    // recorded as waiting, so that they are checked and reported late
+    const std::int64_t now = unix_now();
+    for (const auto& m : s_.models)
+        for (const std::int64_t t :
+             overdue_cycles(m.cycle, m.arrival_deadline, s_.host.lookback, now)) {
+            const paths::AnalysisTime at(
+                std::chrono::time_point_cast<std::chrono::minutes>(Clock::from_time_t(t)));
+            if (!apply_catch_up({at}, parse_catch_up(m.catch_up), Clock::now()).expired.empty())
+                continue;
+            for (auto member : m.members)
+                fresh.push_back({run::run_id(m.name, at, member), m.name,
+                                 paths::format_analysis_time(at), static_cast<int>(member)});
+        }
     s_.ledger->ensure_all(fresh, RunState::waiting_inputs, "");
     if (!too_old.empty()) {
         s_.ledger->ensure_all(too_old, RunState::expired,

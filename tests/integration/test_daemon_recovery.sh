@@ -5,8 +5,8 @@
 # `succeeded` exactly once: one container ever created for it (counted through
 # the engine's events), one marker, complete outputs; with the container still
 # running at the restart, it is adopted. Then: an operator's cancel and rerun,
-# late alerts that fire while a run is still running, a producer without a
-# marker (quiet period), and S3 unreachable for a minute (readyz not ready,
+# late alerts that fire while a run is still running (and for expected cycles
+# that never came), a producer without a marker (quiet period), and S3 unreachable for a minute (readyz not ready,
 # polling resumes, the run in flight is published), and a cycle that lands
 # after a newer one (found within the lookback).
 source "$(dirname "$0")/../cli/lib.sh"
@@ -128,10 +128,14 @@ stop_daemon
 section_late() {
 t=$(date -u +%Y-%m-%dT%H:%MZ)
 t_epoch=$(date -u -d "${t%Z}" +%s)
-completion=$(($(date +%s) - t_epoch + 6))  # seconds after the analysis time: 6 s from now
-write_model crash "sleep 10" "deadlines: {arrival: 1, completion: $completion}"
+write_model crash "sleep 10" "deadlines: {arrival: 1, completion: 86400}"
 write_model quiet "true" ""
 sed -i 's|    internal_path: /volume/inputs/state.zarr|    internal_path: /volume/inputs/state.zarr\n    quiet_period: PT3S|' "$W/configurations/quiet/config.yaml"
+# a model whose inputs never appear: its expected cycles (every 6 h) in the
+# lookback (1 day) are late at their arrival deadline
+write_model cycled "true" "cycle: PT6H
+deadlines: {arrival: 1}"
+sed -i 's|model_name: harmonie_cy46|model_name: nowhere|' "$W/configurations/cycled/config.yaml"
 start_daemon
 upload_time "$t" --no-marker
 id=crash/$(echo "$t" | tr -d ':')/member0
@@ -145,10 +149,15 @@ run ledger_state "$id"
 expect_stdout waiting_inputs  # the marker-based model still waits
 aws_ s3 cp --only-show-errors "$W/in-$t/.zmetadata" "s3://mlwm-inputs/$(key harmonie_cy46 "$t")/.zmetadata"
 CHECKS=$((CHECKS + 1))
+wait_for 30 container_running || _fail "the late run starts"
+# while its container runs (10 s), the completion deadline moves to 2 s from now
+write_model crash "sleep 10" "deadlines: {arrival: 1, completion: $(($(date +%s) - t_epoch + 2))}"
+kill -HUP "$DPID"
+CHECKS=$((CHECKS + 1))
 wait_for 30 grep -q "\"event\":\"late.completion\".*\"run_id\":\"$id\"" "$W/daemon.log" ||
     _fail "late.completion fires"
 run ledger_state "$id"
-expect_stdout running  # fired while it runs, not when it ends
+expect_stdout running  # fired when the deadline passed, not when the run ends
 run metric 'mlwm_late_runs_total\{kind="completion",model="crash"\}'
 expect_stdout 1
 run metric 'mlwm_late_runs_total\{kind="arrival",model="crash"\}'
@@ -159,6 +168,9 @@ run grep -c "\"event\":\"late\.[a-z]*\".*\"run_id\":\"$id\"" "$W/daemon.log"
 expect_stdout 2  # once each
 run grep -c "\"event\":\"late\.[a-z]*\".*\"run_id\":\"$qid\"" "$W/daemon.log"
 expect_stdout 0  # no deadlines configured
+cycled_late() { [ "$(metric 'mlwm_late_runs_total\{kind="arrival",model="cycled"\}')" = 4 ]; }
+CHECKS=$((CHECKS + 1))
+wait_for 20 cycled_late || _fail "the 4 expected cycles of the last day that never came are late ($(metric 'mlwm_late_runs_total\{kind="arrival",model="cycled"\}'))"
 curl -s "http://127.0.0.1:$PORT/metrics" >"$W/metrics.txt"
 run promtool check metrics <"$W/metrics.txt"
 expect_status 0
@@ -169,7 +181,7 @@ expect_status 0
 run grep -E '^mlwm_s3_bytes_total\{direction="upload"\} [1-9]' "$W/metrics.txt"
 expect_status 0
 stop_daemon
-rm -rf "$W/configurations/quiet"
+rm -rf "$W/configurations/quiet" "$W/configurations/cycled"
 }
 
 # --- S3 unreachable for a minute: not ready, still alive; the run in flight is published

@@ -334,6 +334,10 @@ deadlines: {arrival: PT3H, completion: PT5H30M}
     CHECK(t.staging_timeout == std::chrono::minutes(20));
     CHECK(t.timeout == std::chrono::hours(2));
     CHECK(t.publishing_timeout == std::chrono::minutes(10));
+    CHECK(
+        parse_model_config("m", "m/config.yaml", std::string(kOriginal) + "cycle: PT6H\n").cycle ==
+        std::chrono::hours(6));
+    CHECK(has_issue(issues_of(std::string(kOriginal) + "cycle: 90\n"), "cycle", "whole minutes"));
     issues = issues_of(std::string(kOriginal) + "timeout: PT1H\ntimeouts: {running: PT2H}\n");
     CHECK(has_issue(issues, "timeouts.running", "give the container's time limit once"));
 

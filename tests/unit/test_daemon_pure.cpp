@@ -322,3 +322,20 @@ TEST_CASE("ledger: transitions from many threads at once do not interleave") {
     }
     fs::remove_all(dir);
 }
+
+TEST_CASE("expected cycles whose inputs never appeared are late at their arrival deadline") {
+    using std::chrono::hours;
+    const std::int64_t h = 3600;
+    const std::int64_t day = 19'000 * 24 * h;  // some midnight UTC
+    // 13:30 UTC, cycles every 6 h, arrival 3 h, lookback 1 day: 18Z (yesterday), 00Z, 06Z
+    // are late; 12Z is not yet (its deadline is 15Z)
+    auto late = overdue_cycles(hours(6), hours(3), hours(24), day + 13 * h + 1800);
+    CHECK(late == std::vector<std::int64_t>{day - 6 * h, day, day + 6 * h});
+    // exactly at 15Z the 12Z cycle is late
+    late = overdue_cycles(hours(6), hours(3), hours(24), day + 15 * h);
+    CHECK(late.back() == day + 12 * h);
+    CHECK(late.size() == 4);  // 18Z yesterday, 00Z, 06Z, 12Z (15Z yesterday is outside the day)
+    // no cycle or no arrival deadline: nothing expected
+    CHECK(overdue_cycles({}, hours(3), hours(24), day).empty());
+    CHECK(overdue_cycles(hours(6), {}, hours(24), day).empty());
+}
