@@ -133,6 +133,19 @@ void Ledger::exec(const std::string& sql) {
     }
 }
 
+void Ledger::record_history(const std::string& run_id, std::int64_t at, std::string_view from,
+                            std::string_view to, const std::string& message) {
+    Stmt hist(static_cast<sqlite3*>(db_),
+              "INSERT INTO transitions (run_id, at, from_state, to_state, message) VALUES (?, ?, "
+              "?, ?, ?)");
+    hist.bind(1, run_id)
+        .bind(2, at)
+        .bind(3, std::string(from))
+        .bind(4, std::string(to))
+        .bind(5, message);
+    hist.step();
+}
+
 RunRecord Ledger::ensure(const std::string& run_id, const std::string& model,
                          const std::string& analysis_time, int member) {
     const std::lock_guard lock(mutex_);
@@ -253,15 +266,8 @@ RunRecord Ledger::transition(const std::string& run_id, schedule::RunState to,
             .bind(8, std::int64_t{schedule::is_final(to) ? 0 : 1})
             .bind(9, run_id);
         up.step();
-        Stmt hist(static_cast<sqlite3*>(db_),
-                  "INSERT INTO transitions (run_id, at, from_state, to_state, message) VALUES (?, "
-                  "?, ?, ?, ?)");
-        hist.bind(1, run_id)
-            .bind(2, now)
-            .bind(3, std::string(schedule::state_name(current->state)))
-            .bind(4, std::string(schedule::state_name(to)))
-            .bind(5, message);
-        hist.step();
+        record_history(run_id, now, schedule::state_name(current->state), schedule::state_name(to),
+                       message);
         exec("COMMIT");
     } catch (...) {
         exec("ROLLBACK");
@@ -287,14 +293,8 @@ bool Ledger::rerun(const std::string& run_id, const std::string& message) {
                 "WHERE run_id = ?");
         up.bind(1, message).bind(2, now).bind(3, run_id);
         up.step();
-        Stmt hist(static_cast<sqlite3*>(db_),
-                  "INSERT INTO transitions (run_id, at, from_state, to_state, message) VALUES (?, "
-                  "?, ?, 'waiting_inputs', ?)");
-        hist.bind(1, run_id)
-            .bind(2, now)
-            .bind(3, std::string(schedule::state_name(current->state)))
-            .bind(4, message);
-        hist.step();
+        record_history(run_id, now, schedule::state_name(current->state), "waiting_inputs",
+                       message);
         exec("COMMIT");
         return true;
     } catch (...) {
@@ -315,18 +315,6 @@ void Ledger::set_gpus(const std::string& run_id, const std::string& gpus) {
     Stmt up(static_cast<sqlite3*>(db_), "UPDATE runs SET gpus = ? WHERE run_id = ?");
     up.bind(1, gpus).bind(2, run_id);
     up.step();
-}
-
-std::vector<RunRecord> Ledger::of(const std::string& model, const std::string& analysis_time) {
-    const std::lock_guard lock(mutex_);
-    Stmt s(static_cast<sqlite3*>(db_),
-           (std::string("SELECT ") + kColumns +
-            " FROM runs WHERE model = ? AND analysis_time = ? ORDER BY member")
-               .c_str());
-    s.bind(1, model).bind(2, analysis_time);
-    std::vector<RunRecord> out;
-    while (s.step()) out.push_back(read_record(s));
-    return out;
 }
 
 std::vector<RunRecord> Ledger::in_state(schedule::RunState st) {

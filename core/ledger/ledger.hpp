@@ -12,6 +12,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "schedule/run_state.hpp"
@@ -31,11 +32,9 @@ struct RunRecord {
     std::int64_t created = 0, updated = 0;  // unix seconds
     std::int64_t deadline = 0;              // unix seconds: the container is killed then (0: none)
     bool force = false;                     // run even though the marker exists (`mlwm rerun`)
-    int late = 0;      // late alerts already raised: kLateArrival | kLateCompletion
-    std::string gpus;  // the GPUs it holds while in progress, comma-separated
+    int late = 0;                           // late alerts already raised: schedule::LateKind bits
+    std::string gpus;                       // the GPUs it holds while in progress, comma-separated
 };
-
-inline constexpr int kLateArrival = 1, kLateCompletion = 2;
 
 struct Transition {
     std::string run_id;
@@ -86,11 +85,9 @@ public:
     // even if published). Returns false for a run in progress; throws for an
     // unknown run.
     bool rerun(const std::string& run_id, const std::string& message);
-    // Records that a late alert (kLateArrival / kLateCompletion) was raised.
+    // Records that a late alert (a schedule::LateKind bit) was raised.
     void mark_late(const std::string& run_id, int kind);
     void set_gpus(const std::string& run_id, const std::string& gpus);
-    // Runs of one model and analysis time (every member).
-    std::vector<RunRecord> of(const std::string& model, const std::string& analysis_time);
     std::vector<RunRecord> in_state(schedule::RunState s);
     std::vector<RunRecord> recent(int limit);
     std::vector<Transition> history(const std::string& run_id);
@@ -99,6 +96,9 @@ public:
 
 private:
     void exec(const std::string& sql);
+    // The history row of a change (inside the caller's transaction).
+    void record_history(const std::string& run_id, std::int64_t at, std::string_view from,
+                        std::string_view to, const std::string& message);
     // One connection for every thread: its transactions must not interleave
     // (recursive: transition() reads the run with get()).
     std::recursive_mutex mutex_;
