@@ -1,6 +1,7 @@
 // `mlwm daemon` and `mlwm status`: the long-running scheduler service.
 #include <atomic>
 #include <cstdio>
+#include <ctime>
 #include <iostream>
 #include <thread>
 
@@ -28,6 +29,18 @@ namespace mlwm::app {
 namespace {
 namespace asio = boost::asio;
 namespace ev = telemetry::events;
+
+// systemd's notification protocol (a no-op without NOTIFY_SOCKET)
+void notify(const std::string& message) {
+    sd_notify(0, message.c_str());
+}
+
+std::uint64_t monotonic_usec() {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000u +
+           static_cast<std::uint64_t>(ts.tv_nsec) / 1000u;
+}
 
 int daemon_main(const cli::ParsedArgs& a) {
     Loaded l = load_all(a, std::nullopt);
@@ -77,17 +90,16 @@ int daemon_main(const cli::ParsedArgs& a) {
 
     // the engine's health, checked off the event loop
     std::atomic<bool> docker_ok{false};
-    std::atomic<bool> stopping{false};
+    // (every 10 s; SIGTERM ends the process without waiting for this thread)
     std::thread docker_checker([&] {
-        while (!stopping) {
+        for (;;) {
             try {
                 docker.ping();
                 docker_ok = true;
             } catch (const std::exception&) {
                 docker_ok = false;
             }
-            for (int i = 0; i < 100 && !stopping; ++i)
-                std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            std::this_thread::sleep_for(std::chrono::seconds(10));
         }
     });
     docker_checker.detach();
@@ -129,25 +141,26 @@ int daemon_main(const cli::ParsedArgs& a) {
         signals.async_wait([&](const boost::system::error_code& ec, int sig) {
             if (ec) return;
             if (sig == SIGHUP) {
+                notify("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(monotonic_usec()) +
+                       "\nSTATUS=reloading the configuration");
                 Loaded fresh = load_all(a, std::nullopt);
+                std::string outcome;
                 if (!fresh.issues.empty()) {
-                    log.error(
-                        ev::kConfigReloadFailed,
-                        "kept the running configuration: " + fresh.issues.front().str() +
-                            (fresh.issues.size() > 1
-                                 ? " (and " + std::to_string(fresh.issues.size() - 1) + " more)"
-                                 : ""));
+                    outcome = "kept the running configuration: " + fresh.issues.front().str() +
+                              (fresh.issues.size() > 1
+                                   ? " (and " + std::to_string(fresh.issues.size() - 1) + " more)"
+                                   : "");
+                    log.error(ev::kConfigReloadFailed, outcome);
                 } else {
-                    log.info(ev::kConfigReloaded,
-                             std::to_string(fresh.models.size()) + " model(s) loaded");
+                    outcome = std::to_string(fresh.models.size()) + " model(s) loaded";
+                    log.info(ev::kConfigReloaded, outcome);
                     scheduler.reload(std::move(fresh.models));
                 }
-                sd_notify(0, "RELOADING=0\nREADY=1");
+                notify("READY=1\nSTATUS=reload: " + outcome);
                 return wait_signal();
             }
             // SIGTERM: no new runs; running containers go on (adopted at the next start)
-            sd_notify(0, "STOPPING=1");
-            stopping = true;
+            notify("STOPPING=1\nSTATUS=stopping");
             scheduler.stop_launching();
             server.stop();
             log.info(
@@ -161,8 +174,13 @@ int daemon_main(const cli::ParsedArgs& a) {
     };
     wait_signal();
 
-    scheduler.start();
-    sd_notify(0, "READY=1\nSTATUS=polling");
+    // READY=1 only after the ledger's runs were reconciled with the engine
+    // (containers adopted); if the engine does not answer, the daemon runs but
+    // launches nothing until it does, and says so
+    const bool recovered = scheduler.start();
+    notify(recovered ? "READY=1\nSTATUS=recovered; polling"
+                     : "READY=1\nSTATUS=the container engine does not answer: recovery "
+                       "deferred, nothing is launched");
     log.info(ev::kDaemonReady,
              "ready: polling every " + std::to_string(l.host.poll_interval.count()) + " s");
 
@@ -177,7 +195,7 @@ int daemon_main(const cli::ParsedArgs& a) {
             "STATUS=" + std::to_string(scheduler.active_runs()) + " run(s) active, " +
             std::to_string(counts[schedule::RunState::succeeded]) + " succeeded, " +
             std::to_string(counts[schedule::RunState::failed]) + " failed";
-        sd_notify(0, (line + (watchdog ? "\nWATCHDOG=1" : "")).c_str());
+        notify(line + (watchdog ? "\nWATCHDOG=1" : ""));
         tick.expires_after(watchdog ? std::chrono::microseconds(watchdog_usec / 3)
                                     : std::chrono::microseconds(10'000'000));
         tick.async_wait([&](const boost::system::error_code& ec) {

@@ -7,7 +7,8 @@
 #   build  compilers and libraries needed to build mlwm
 #   run    plus what the quick start needs (Docker Engine, busybox-static)
 #   test   plus the services and clients the tests start (dockerd, radosgw,
-#          aws CLI, rclone, xarray/zarr, promtool, podman, busybox-static)
+#          aws CLI, rclone, xarray/zarr, promtool, podman, busybox-static,
+#          systemd's journald and systemd-analyze)
 set -euo pipefail
 
 what=${1:-all}
@@ -25,7 +26,7 @@ test_pkgs=(
     radosgw ceph-mon ceph-osd ceph-common
     awscli rclone
     python3 python3-xarray python3-zarr python3-yaml python3-numpy
-    prometheus
+    prometheus systemd util-linux
 )
 case $what in
 build) pkgs=("${build_pkgs[@]}") ;;

@@ -3,9 +3,12 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <systemd/sd-journal.h>
 
 #include "util/time.hpp"
@@ -76,12 +79,18 @@ void Logger::log(Level level, std::string_view event, const std::string& msg, co
     const std::string line = format_line(level, event, msg, ctx, fields, util::utc_now(true));
     std::lock_guard lock(mutex_);
     if (journald_) {
-        // structured fields for journalctl MLWM_RUN_ID=... (the stdout line is not duplicated)
-        sd_journal_send("MESSAGE=%s", line.c_str(), "PRIORITY=%d", syslog_priority(level),
-                        "MLWM_EVENT=%.*s", static_cast<int>(event.size()), event.data(),
-                        "MLWM_RUN_ID=%s", ctx.run_id.c_str(), "MLWM_MODEL=%s", ctx.model.c_str(),
-                        "MLWM_ANALYSIS_TIME=%s", ctx.analysis_time.c_str(),
-                        "SYSLOG_IDENTIFIER=mlwm", nullptr);
+        // structured fields for journalctl MLWM_RUN_ID=... (the stdout line is not
+        // duplicated); context fields only where there is a value
+        std::vector<std::string> f{"MESSAGE=" + line,
+                                   "PRIORITY=" + std::to_string(syslog_priority(level)),
+                                   "MLWM_EVENT=" + std::string(event), "SYSLOG_IDENTIFIER=mlwm"};
+        for (const auto& [name, value] :
+             {std::pair{"MLWM_RUN_ID=", &ctx.run_id}, std::pair{"MLWM_MODEL=", &ctx.model},
+              std::pair{"MLWM_ANALYSIS_TIME=", &ctx.analysis_time}})
+            if (!value->empty()) f.push_back(name + *value);
+        std::vector<iovec> iov;
+        for (auto& x : f) iov.push_back({x.data(), x.size()});
+        sd_journal_sendv(iov.data(), static_cast<int>(iov.size()));
         return;
     }
     std::fwrite(line.data(), 1, line.size(), stdout);

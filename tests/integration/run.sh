@@ -63,6 +63,8 @@ for engine in ${MLWM_ENGINES:-docker podman}; do
         bash "$here/test_artifact.sh" "$BUILD/daemon/mlwm"
         echo "--- the daemon (detection, runs, endpoints, signals, concurrency)"
         bash "$here/test_daemon.sh" "$BUILD/daemon/mlwm"
+        echo "--- the daemon under systemd's protocols (unit file, sd_notify, watchdog, journald)"
+        bash "$here/test_daemon_systemd.sh" "$BUILD/daemon/mlwm"
         echo "--- the daemon killed and restarted (failpoints), cancel/rerun, late alerts, S3 outage"
         bash "$here/test_daemon_recovery.sh" "$BUILD/daemon/mlwm"
     fi
