@@ -80,7 +80,7 @@ say "the daemon: a new analysis time arrives and is detected, run and published"
 "$MLWM" daemon --config "$DIR/mlwm.yaml" --log-format text >"$DIR/daemon.log" 2>&1 &
 daemon_pid=$!
 trap 'kill -TERM $daemon_pid 2>/dev/null || true; [ $private_engine = 1 ] && tests/services/dockerd.sh stop "$DIR/engine"' EXIT
-sleep 3
+for _ in $(seq 150); do curl -sf "http://127.0.0.1:${MLWM_QUICKSTART_PORT:-19187}/readyz" >/dev/null && break; sleep 0.2; done
 key2=$("$MLWM" paths create --model-name harmonie_cy46 --model-config danra --bbox 12.5,45.65,24.52,64.40 \
     --resolution 2.5,2.5,km --analysis-time 2023-10-01T18:00Z --data-kind single_levels)
 echo "writing a sample analysis for 2023-10-01T18:00Z to the store"

@@ -12,7 +12,9 @@
 # S3 requests per poll (from its own /metrics, cross-checked with radosgw's
 # operation log is not needed: the counts come from the requests mlwm sent).
 # Peer, in the same run: the same polling loop in Python with botocore (what
-# the aws CLI is built on), one long-lived process. Targets: at most 15 MiB
+# the aws CLI is built on), one long-lived process. Floor, in the same run: a
+# program that loads the same shared libraries, initialises libcurl and does
+# nothing (tests/bench/idle_floor.cpp). Targets: at most 15 MiB
 # resident idle; at most 2 LIST requests per input prefix per poll.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -24,9 +26,10 @@ MODELS=20
 TIMES=3000
 PORT=${MLWM_BENCH_HTTP_PORT:-19387}
 WORK=$(mktemp -d /tmp/mlwm-idlebench.XXXXXX)
-DPID= PPID_=
+DPID= PPID_= FPID=
 cleanup() {
     [ -n "$DPID" ] && kill "$DPID" 2>/dev/null
+    [ -n "$FPID" ] && kill "$FPID" 2>/dev/null
     [ -n "$PPID_" ] && kill "$PPID_" 2>/dev/null
     "$here/../services/s3server.sh" stop "$WORK/s3" >/dev/null 2>&1
     rm -rf "$WORK"
@@ -120,15 +123,23 @@ python3 "$here/idle_peer.py" "$S3_ENDPOINT" bench-in "$POLL" "${prefixes[@]}" >"
 PPID_=$!
 until [ "$(cat "$WORK/peer.out" 2>/dev/null | grep -c poll)" -ge 1 ]; do sleep 0.2; done
 
+# the floor: the same shared libraries loaded and libcurl initialised, nothing done
+FLOOR=$BUILD/tests/bench/mlwm_bench_idle_floor
+needed() { readelf -d "$1" | awk '/NEEDED/ {print $NF}' | sort; }
+[ "$(needed "$FLOOR")" = "$(needed "$MLWM")" ] || { echo "the floor program does not load mlwm's libraries" >&2; exit 1; }
+"$FLOOR" &
+FPID=$!
+
 sleep $((2 * POLL))  # settle
 polls_a=$(metric_sum '^mlwm_polls_total'); list_a=$(metric_sum 'mlwm_s3_requests_total\{operation="ListObjectsV2"')
 head_a=$(metric_sum 'mlwm_s3_requests_total\{operation="HeadObject"'); cpu_a=$(cpu_ticks "$DPID")
 peer_polls_a=$(grep -c poll "$WORK/peer.out"); peer_cpu_a=$(cpu_ticks "$PPID_")
-rss_max=0 peer_rss_max=0
+rss_max=0 peer_rss_max=0 floor_rss_max=0
 end=$(($(date +%s) + MINUTES * 60))
 while [ "$(date +%s)" -lt "$end" ]; do
     r=$(kib "$DPID" VmRSS); [ "$r" -gt "$rss_max" ] && rss_max=$r
     r=$(kib "$PPID_" VmRSS); [ "$r" -gt "$peer_rss_max" ] && peer_rss_max=$r
+    r=$(kib "$FPID" VmRSS); [ "$r" -gt "$floor_rss_max" ] && floor_rss_max=$r
     sleep 2
 done
 polls_b=$(metric_sum '^mlwm_polls_total'); list_b=$(metric_sum 'mlwm_s3_requests_total\{operation="ListObjectsV2"')
@@ -141,7 +152,7 @@ hz, poll, models = $HZ, $POLL, $MODELS
 polls, lists, heads, cpu = $polls, $list_b - $list_a, $head_b - $head_a, ($cpu_b - $cpu_a) / hz
 peer_polls, peer_cpu = $peer_polls, ($peer_cpu_b - $peer_cpu_a) / hz
 rss, anon, pss, hwm = $rss_max / 1024, $(kib "$DPID" RssAnon) / 1024, $(pss "$DPID") / 1024, $(kib "$DPID" VmHWM) / 1024
-peer_rss = $peer_rss_max / 1024
+peer_rss, floor_rss, libs = $peer_rss_max / 1024, $floor_rss_max / 1024, $(needed "$MLWM" | wc -l)
 per_poll = cpu / polls if polls else float("nan")
 peer_per_poll = peer_cpu / peer_polls if peer_polls else float("nan")
 print(f"idle for $MINUTES min, polling every {poll} s: {polls} polls")
@@ -153,8 +164,11 @@ print(f"  CPU per poll mlwm/peer: {per_poll / peer_per_poll:.3f}")
 print(f"  resident: mlwm VmRSS {rss:.1f} MiB (max over the window; own anonymous memory {anon:.1f} MiB, "
       f"file-backed shared-library pages {rss - anon:.1f} MiB; PSS {pss:.1f} MiB; peak since start {hwm:.1f} MiB); "
       f"python/botocore {peer_rss:.1f} MiB; ratio {rss / peer_rss:.2f}")
+print(f"  floor: a program that loads the same {libs} libraries (and what they load), initialises libcurl and "
+      f"does nothing: VmRSS {floor_rss:.1f} MiB; mlwm's own share of its VmRSS: {rss - floor_rss:.1f} MiB")
 ok_list = lists / polls / models <= 2
 ok_rss = rss <= 15
 print(f"targets: LIST per prefix per poll <= 2: {'met' if ok_list else 'MISSED'}; "
-      f"resident <= 15 MiB: {'met' if ok_rss else 'MISSED'} (VmRSS {rss:.1f} MiB)")
+      f"resident <= 15 MiB: {'met' if ok_rss else 'MISSED'} (VmRSS {rss:.1f} MiB, of which {floor_rss:.1f} MiB "
+      f"is the floor of the libraries)")
 PY
