@@ -227,6 +227,18 @@ std::map<schedule::RunState, std::size_t> Ledger::count_by_state() {
     return out;
 }
 
+std::map<std::string, Ledger::Succeeded> Ledger::succeeded_by_model() {
+    const std::lock_guard lock(mutex_);
+    // the key form of analysis times sorts as time does
+    Stmt s(static_cast<sqlite3*>(db_),
+           "SELECT model, MAX(updated), MAX(analysis_time) FROM runs WHERE state = ? GROUP BY "
+           "model");
+    s.bind(1, std::string(schedule::state_name(schedule::RunState::succeeded)));
+    std::map<std::string, Succeeded> out;
+    while (s.step()) out[s.text(0)] = {s.integer(1), s.text(2)};
+    return out;
+}
+
 std::optional<RunRecord> Ledger::get(const std::string& run_id) {
     const std::lock_guard lock(mutex_);
     Stmt s(static_cast<sqlite3*>(db_),

@@ -72,6 +72,13 @@ public:
     std::vector<RunRecord> unfinished();
     // How many runs are in each state (states without runs are absent).
     std::map<schedule::RunState, std::size_t> count_by_state();
+    // Per model with a succeeded run: when the last one ended (unix seconds)
+    // and the newest analysis time published (YYYY-MM-DDThhmmZ).
+    struct Succeeded {
+        std::int64_t last_updated = 0;
+        std::string newest_analysis_time;
+    };
+    std::map<std::string, Succeeded> succeeded_by_model();
     // Moves a run to `to` (checked against the state machine) in one
     // transaction with its history row. Throws LedgerError for a transition
     // the state machine does not allow or an unknown run.

@@ -102,6 +102,17 @@ void Scheduler::guarded(const std::string& what, const std::function<void()>& st
 }
 
 bool Scheduler::start() {
+    model_metrics();
+    // the per-model gauges survive a restart: from the ledger's succeeded runs
+    for (const auto& [name, done] : s_.ledger->succeeded_by_model()) {
+        s_.metrics->last_success.Add({{"model", name}}).Set(static_cast<double>(done.last_updated));
+        try {
+            s_.metrics->newest_completed.Add({{"model", name}})
+                .Set(static_cast<double>(util::unix_seconds(
+                    paths::parse_analysis_time(done.newest_analysis_time).time_point())));
+        } catch (const std::exception&) {
+        }
+    }
     const bool ok = reconcile();
     schedule_poll(std::chrono::seconds(0));
     return ok;
@@ -196,6 +207,11 @@ void Scheduler::stop_launching() {
 
 void Scheduler::reload(std::vector<config::ModelConfig> models) {
     s_.models = std::move(models);
+    model_metrics();
+}
+
+void Scheduler::model_metrics() {
+    for (const auto& m : s_.models) s_.metrics->add_model(m.name);
 }
 
 bool Scheduler::poll_recent() const {

@@ -73,6 +73,7 @@ private:
         std::vector<std::string> gpus;
     };
     bool reconcile();
+    void model_metrics();  // every configured model's counters exist (at 0)
     void guarded(const std::string& what, const std::function<void()>& step);
     void schedule_poll(std::chrono::steady_clock::duration after);
     std::chrono::seconds next_poll_delay() const;

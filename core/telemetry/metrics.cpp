@@ -79,6 +79,12 @@ Metrics::Metrics(const std::string& version, const std::string& revision)
         .Set(1);
     poll_errors.Add({});
     last_poll.Add({});
+    for (const char* outcome : {"ok", "error"}) polls.Add({{"outcome", outcome}});
+}
+
+void Metrics::add_model(const std::string& model) {
+    for (const char* outcome : kRunOutcomes) runs.Add({{"model", model}, {"outcome", outcome}});
+    for (const char* kind : kLateKinds) late_runs.Add({{"model", model}, {"kind", kind}});
 }
 
 std::string Metrics::serialize() const {

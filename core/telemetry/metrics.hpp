@@ -3,6 +3,7 @@
 // go to logs, never to labels). Exposed in Prometheus text format.
 #pragma once
 
+#include <array>
 #include <memory>
 #include <string>
 
@@ -17,6 +18,15 @@ namespace mlwm::telemetry {
 class Metrics {
 public:
     Metrics(const std::string& version, const std::string& revision);
+
+    // The label values of the counters that alerts take increase() of: a
+    // series must exist (at 0) before its first increment, or that first
+    // failure or late run is invisible to increase().
+    static constexpr std::array<const char*, 5> kRunOutcomes{"succeeded", "already_done", "failed",
+                                                             "timed_out", "cancelled"};
+    static constexpr std::array<const char*, 2> kLateKinds{"arrival", "completion"};
+    // Creates a configured model's counters at 0 (idempotent).
+    void add_model(const std::string& model);
 
     std::string serialize() const;  // Prometheus text exposition format
     prometheus::Registry& registry() { return *registry_; }

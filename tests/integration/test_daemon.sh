@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `mlwm daemon` against the test S3 server and dockerd: detection of a new
 # analysis time uploaded by the aws CLI, the run and its publication, the
-# HTTP endpoints (promtool checks /metrics), a foreign key, a malformed
+# HTTP endpoints (promtool checks /metrics and the alert rules; the metrics the
+# alerts and the dashboard query exist), a foreign key, a malformed
 # configuration on SIGHUP, SIGTERM, a restart that repeats nothing, and the
 # global concurrency limit (3 models x 2 analysis times, limit 2, checked
 # through the engine). Needs MLWM_TEST_S3_ENDPOINT, MLWM_TEST_DOCKER_SOCKET, AWS_*.
@@ -51,6 +52,18 @@ expect_stdout_contains "persistence/2023-11-01T0600Z/member0          succeeded"
 curl -s "http://127.0.0.1:$PORT/metrics" >"$W/metrics.txt"
 run promtool check metrics <"$W/metrics.txt"
 expect_status 0
+# the alert rules: valid, and they fire as intended (promtool test rules on synthetic series)
+run promtool check rules "$ROOT/deploy/prometheus/mlwm-alerts.yml"
+expect_status 0
+run sh -c "cd '$ROOT/tests/fixtures/prometheus' && promtool test rules mlwm-alerts.test.yml"
+expect_status 0
+# every mlwm_ metric the alerts and the dashboard query is one this daemon exports
+for name in $(grep -ohE 'mlwm_[a-z_]+' "$ROOT/deploy/prometheus/mlwm-alerts.yml" "$ROOT/deploy/grafana/mlwm-dashboard.json" | sort -u); do
+    family=$(echo "$name" | sed -E 's/_(bucket|sum|count)$//')
+    CHECKS=$((CHECKS + 1))
+    grep -qE "^# TYPE ($name|$family) " "$W/metrics.txt" ||
+        _fail "$name (queried by deploy/prometheus or deploy/grafana) is exported by the daemon"
+done
 run grep -E '^mlwm_runs_total\{model="persistence",outcome="succeeded"\} 1$' "$W/metrics.txt"
 expect_status 0
 run grep -E '^mlwm_build_info\{' "$W/metrics.txt"
@@ -101,6 +114,17 @@ expect_stdout "0"
 after=$(aws_ s3api head-object --bucket mlwm-outputs --key "$(dirname "$(key persistence 2023-11-01T06:00Z)")/_mlwm_run.json" --query LastModified --output text)
 CHECKS=$((CHECKS + 1))
 [ "$before" = "$after" ] || _fail "the marker is not rewritten"
+# the per-model gauges come back from the ledger; the counters alerts use exist at 0
+run metric 'mlwm_newest_completed_analysis_time_seconds\{model="persistence"\}'
+expect_stdout 1698818400
+last_success=$(metric 'mlwm_last_success_timestamp_seconds\{model="persistence"\}')
+CHECKS=$((CHECKS + 1))
+[ -n "$last_success" ] && [ "${last_success%.*}" -ge "${uploaded%.*}" ] && [ "${last_success%.*}" -le "$(date +%s)" ] ||
+    _fail "the last success time survives the restart (got '$last_success', the run was after $uploaded)"
+run metric 'mlwm_runs_total\{model="persistence",outcome="failed"\}'
+expect_stdout 0
+run metric 'mlwm_late_runs_total\{kind="completion",model="persistence"\}'
+expect_stdout 0
 stop_daemon
 
 # concurrency: 3 models x 2 analysis times with a global limit of 2

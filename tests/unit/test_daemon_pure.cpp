@@ -1,6 +1,7 @@
 // The daemon's pure decisions: admission (limits, GPU slots), late alerts,
 // input readiness by quiet period, failpoint lists, UTC time text, Docker
-// request kinds; and the ledger's operator actions and batch inserts.
+// request kinds; the ledger's operator actions and batch inserts; the
+// metrics' counters at 0.
 #include <atomic>
 #include <filesystem>
 #include <thread>
@@ -16,6 +17,7 @@
 #include "run/readiness.hpp"
 #include "schedule/admission.hpp"
 #include "schedule/deadlines.hpp"
+#include "telemetry/metrics.hpp"
 #include "util/failpoint.hpp"
 #include "util/http_header.hpp"
 #include "util/time.hpp"
@@ -270,7 +272,35 @@ TEST_CASE("ledger: batch inserts, operator rerun, unfinished runs, late marks, m
           (static_cast<int>(LateKind::arrival) | static_cast<int>(LateKind::completion)));
     l.set_gpus(w, "0,1");
     CHECK(l.get(w)->gpus == "0,1");
+
+    // what the per-model gauges are restored from after a restart
+    const auto done = l.succeeded_by_model();
+    REQUIRE(done.size() == 2);  // "old" and "p"; "m" has expired runs only
+    CHECK(done.at("old").last_updated == 2);
+    CHECK(done.at("old").newest_analysis_time == "2023-01-01T0000Z");
+    CHECK(done.at("p").newest_analysis_time == "2023-10-01T1200Z");  // not the waiting 2023-10-02
+    CHECK(done.at("p").last_updated >= r.updated);
     fs::remove_all(dir);
+}
+
+TEST_CASE("metrics: a configured model's counters exist at 0 before their first increment") {
+    telemetry::Metrics m("0.0.0", "test");
+    const auto has = [&](const std::string& line) {
+        return m.serialize().find("\n" + line + "\n") != std::string::npos;
+    };
+    CHECK_FALSE(has(R"(mlwm_runs_total{model="a",outcome="failed"} 0)"));
+    m.add_model("a");
+    m.add_model("a");  // idempotent (a reload)
+    for (const char* outcome : telemetry::Metrics::kRunOutcomes)
+        CHECK(has(std::string(R"(mlwm_runs_total{model="a",outcome=")") + outcome + "\"} 0"));
+    CHECK(has(R"(mlwm_late_runs_total{kind="arrival",model="a"} 0)"));
+    CHECK(has(R"(mlwm_late_runs_total{kind="completion",model="a"} 0)"));
+    CHECK(has(R"(mlwm_polls_total{outcome="error"} 0)"));
+    m.runs.Add({{"model", "a"}, {"outcome", "failed"}}).Increment();
+    CHECK(has(R"(mlwm_runs_total{model="a",outcome="failed"} 1)"));
+    // the late kinds are the scheduler's
+    CHECK(std::string(telemetry::Metrics::kLateKinds[0]) == late_kind_name(LateKind::arrival));
+    CHECK(std::string(telemetry::Metrics::kLateKinds[1]) == late_kind_name(LateKind::completion));
 }
 
 TEST_CASE("HTTP response head lines, as libcurl hands them over") {
