@@ -35,6 +35,16 @@ void notify(const std::string& message) {
     sd_notify(0, message.c_str());
 }
 
+// Ends the daemon at once, as SIGTERM does: running containers are left to
+// the next start (adopted), and no destructor races the threads that still
+// use the ledger or the engine client.
+[[noreturn]] void fatal(telemetry::Logger& log, const std::string& why) {
+    log.error(ev::kDaemonError,
+              why + "; exiting (running containers are adopted at the next start)");
+    std::fflush(stdout);
+    std::_Exit(kExitFailure);
+}
+
 std::uint64_t monotonic_usec() {
     timespec ts{};
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -104,107 +114,133 @@ int daemon_main(const cli::ParsedArgs& a) {
     });
     docker_checker.detach();
 
-    http::Server server(
-        io, a.get("listen").value_or(l.host.http_listen),
-        [&](const std::string& method, const std::string& target) {
-            if (method != "GET" && method != "HEAD")
-                return http::Response{405, "text/plain; charset=utf-8", "GET only\n"};
-            const std::string path = target.substr(0, target.find('?'));
-            if (path == "/metrics")
-                return http::Response{200, "text/plain; version=0.0.4; charset=utf-8",
-                                      metrics.serialize()};
-            if (path == "/livez")
-                return http::Response{200, "text/plain; charset=utf-8",
-                                      "ok: the event loop is turning\n"};
-            if (path == "/readyz") {
-                const bool ledger_ok = ledger.writable(), engine = docker_ok.load(),
-                           poll = scheduler.poll_recent();
-                std::string body = std::string("configuration: ok\nledger: ") +
-                                   (ledger_ok ? "ok" : "not writable") +
-                                   "\ndocker: " + (engine ? "ok" : "no answer to _ping") +
-                                   "\npoll: " + scheduler.poll_health() + "\n";
-                return http::Response{ledger_ok && engine && poll ? 200u : 503u,
-                                      "text/plain; charset=utf-8", body};
-            }
-            if (path == "/status")
-                return http::Response{200, "application/json", scheduler.status().dump(2) + "\n"};
-            return http::Response{404, "text/plain; charset=utf-8",
-                                  "not found: try /metrics, /livez, /readyz, /status\n"};
-        });
-    log.log(telemetry::Level::info, ev::kHttpListening,
-            "serving /metrics /livez /readyz /status on port " + std::to_string(server.port()), {},
-            {{"port", std::to_string(server.port())}});
-
-    asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
-    std::function<void()> wait_signal;
-    wait_signal = [&] {
-        signals.async_wait([&](const boost::system::error_code& ec, int sig) {
-            if (ec) return;
-            if (sig == SIGHUP) {
-                notify("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(monotonic_usec()) +
-                       "\nSTATUS=reloading the configuration");
-                Loaded fresh = load_all(a, std::nullopt);
-                std::string outcome;
-                if (!fresh.issues.empty()) {
-                    outcome = "kept the running configuration: " + fresh.issues.front().str() +
-                              (fresh.issues.size() > 1
-                                   ? " (and " + std::to_string(fresh.issues.size() - 1) + " more)"
-                                   : "");
-                    log.error(ev::kConfigReloadFailed, outcome);
-                } else {
-                    outcome = std::to_string(fresh.models.size()) + " model(s) loaded";
-                    log.info(ev::kConfigReloaded, outcome);
-                    scheduler.reload(std::move(fresh.models));
+    // From here on, threads use the ledger and the engine client: the daemon
+    // never returns (its objects would be destroyed under them); it exits.
+    try {
+        http::Server server(
+            io, a.get("listen").value_or(l.host.http_listen),
+            [&](const std::string& method, const std::string& target) {
+                if (method != "GET" && method != "HEAD")
+                    return http::Response{405, "text/plain; charset=utf-8", "GET only\n"};
+                const std::string path = target.substr(0, target.find('?'));
+                if (path == "/metrics")
+                    return http::Response{200, "text/plain; version=0.0.4; charset=utf-8",
+                                          metrics.serialize()};
+                if (path == "/livez")
+                    return http::Response{200, "text/plain; charset=utf-8",
+                                          "ok: the event loop is turning\n"};
+                if (path == "/readyz") {
+                    const bool ledger_ok = ledger.writable(), engine = docker_ok.load(),
+                               poll = scheduler.poll_recent();
+                    std::string body = std::string("configuration: ok\nledger: ") +
+                                       (ledger_ok ? "ok" : "not writable") +
+                                       "\ndocker: " + (engine ? "ok" : "no answer to _ping") +
+                                       "\npoll: " + scheduler.poll_health() + "\n";
+                    return http::Response{ledger_ok && engine && poll ? 200u : 503u,
+                                          "text/plain; charset=utf-8", body};
                 }
-                notify("READY=1\nSTATUS=reload: " + outcome);
-                return wait_signal();
+                if (path == "/status")
+                    return http::Response{200, "application/json",
+                                          scheduler.status().dump(2) + "\n"};
+                return http::Response{404, "text/plain; charset=utf-8",
+                                      "not found: try /metrics, /livez, /readyz, /status\n"};
+            });
+        log.log(telemetry::Level::info, ev::kHttpListening,
+                "serving /metrics /livez /readyz /status on port " + std::to_string(server.port()),
+                {}, {{"port", std::to_string(server.port())}});
+
+        asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
+        std::function<void()> wait_signal;
+        wait_signal = [&] {
+            signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+                if (ec) return;
+                if (sig == SIGHUP) {
+                    notify("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(monotonic_usec()) +
+                           "\nSTATUS=reloading the configuration");
+                    Loaded fresh;
+                    try {
+                        fresh = load_all(a, std::nullopt);
+                    } catch (const std::exception& e) {
+                        fresh.issues.push_back({.message = e.what()});
+                    }
+                    std::string outcome;
+                    if (!fresh.issues.empty()) {
+                        outcome =
+                            "kept the running configuration: " + fresh.issues.front().str() +
+                            (fresh.issues.size() > 1
+                                 ? " (and " + std::to_string(fresh.issues.size() - 1) + " more)"
+                                 : "");
+                        log.error(ev::kConfigReloadFailed, outcome);
+                    } else {
+                        outcome = std::to_string(fresh.models.size()) + " model(s) loaded";
+                        log.info(ev::kConfigReloaded, outcome);
+                        scheduler.reload(std::move(fresh.models));
+                    }
+                    notify("READY=1\nSTATUS=reload: " + outcome);
+                    return wait_signal();
+                }
+                // SIGTERM: no new runs; running containers go on (adopted at the next start)
+                notify("STOPPING=1\nSTATUS=stopping");
+                scheduler.stop_launching();
+                server.stop();
+                log.info(ev::kDaemonStopping, std::to_string(scheduler.active_runs()) +
+                                                  " run(s) in progress are left to their "
+                                                  "containers; the ledger is up to date");
+                log.info(ev::kDaemonStopped, "stopped");
+                std::fflush(stdout);
+                std::_Exit(0);  // runs block in their threads: do not wait for them
+            });
+        };
+        wait_signal();
+
+        // READY=1 only after the ledger's runs were reconciled with the engine
+        // (containers adopted); if the engine does not answer, the daemon runs but
+        // launches nothing until it does, and says so
+        const bool recovered = scheduler.start();
+        notify(recovered ? "READY=1\nSTATUS=recovered; polling"
+                         : "READY=1\nSTATUS=the container engine does not answer: recovery "
+                           "deferred, nothing is launched");
+        log.info(ev::kDaemonReady,
+                 "ready: polling every " + std::to_string(l.host.poll_interval.count()) + " s");
+
+        // watchdog and status line from the event loop itself
+        std::uint64_t watchdog_usec = 0;
+        const bool watchdog = sd_watchdog_enabled(0, &watchdog_usec) > 0;
+        asio::steady_timer tick(io);
+        std::function<void()> on_tick;
+        on_tick = [&] {
+            std::string line =
+                "STATUS=" + std::to_string(scheduler.active_runs()) + " run(s) active, ";
+            try {
+                auto counts = ledger.count_by_state();
+                line += std::to_string(counts[schedule::RunState::succeeded]) + " succeeded, " +
+                        std::to_string(counts[schedule::RunState::failed]) + " failed";
+            } catch (const std::exception& e) {
+                line += std::string("the ledger cannot be read: ") + e.what();
             }
-            // SIGTERM: no new runs; running containers go on (adopted at the next start)
-            notify("STOPPING=1\nSTATUS=stopping");
-            scheduler.stop_launching();
-            server.stop();
-            log.info(
-                ev::kDaemonStopping,
-                std::to_string(scheduler.active_runs()) +
-                    " run(s) in progress are left to their containers; the ledger is up to date");
-            log.info(ev::kDaemonStopped, "stopped");
-            std::fflush(stdout);
-            std::_Exit(0);  // runs block in their threads: do not wait for them
-        });
-    };
-    wait_signal();
-
-    // READY=1 only after the ledger's runs were reconciled with the engine
-    // (containers adopted); if the engine does not answer, the daemon runs but
-    // launches nothing until it does, and says so
-    const bool recovered = scheduler.start();
-    notify(recovered ? "READY=1\nSTATUS=recovered; polling"
-                     : "READY=1\nSTATUS=the container engine does not answer: recovery "
-                       "deferred, nothing is launched");
-    log.info(ev::kDaemonReady,
-             "ready: polling every " + std::to_string(l.host.poll_interval.count()) + " s");
-
-    // watchdog and status line from the event loop itself
-    std::uint64_t watchdog_usec = 0;
-    const bool watchdog = sd_watchdog_enabled(0, &watchdog_usec) > 0;
-    asio::steady_timer tick(io);
-    std::function<void()> on_tick;
-    on_tick = [&] {
-        auto counts = ledger.count_by_state();
-        const std::string line =
-            "STATUS=" + std::to_string(scheduler.active_runs()) + " run(s) active, " +
-            std::to_string(counts[schedule::RunState::succeeded]) + " succeeded, " +
-            std::to_string(counts[schedule::RunState::failed]) + " failed";
-        notify(line + (watchdog ? "\nWATCHDOG=1" : ""));
-        tick.expires_after(watchdog ? std::chrono::microseconds(watchdog_usec / 3)
-                                    : std::chrono::microseconds(10'000'000));
-        tick.async_wait([&](const boost::system::error_code& ec) {
-            if (!ec) on_tick();
-        });
-    };
-    on_tick();
-    io.run();
-    return kExitOk;
+            notify(line + (watchdog ? "\nWATCHDOG=1" : ""));
+            tick.expires_after(watchdog ? std::chrono::microseconds(watchdog_usec / 3)
+                                        : std::chrono::microseconds(10'000'000));
+            tick.async_wait([&](const boost::system::error_code& ec) {
+                if (!ec) on_tick();
+            });
+        };
+        on_tick();
+        // A handler that throws must not end the loop: the error is logged and the
+        // loop goes on (the scheduler's own steps are guarded the same way).
+        for (;;) {
+            try {
+                io.run();
+                break;
+            } catch (const std::exception& e) {
+                log.error(ev::kDaemonError, std::string("an event-loop step failed: ") + e.what());
+            }
+        }
+        // nothing stops the loop but SIGTERM, which exits in its handler
+        fatal(log, "the event loop ended unexpectedly");
+    } catch (const std::exception& e) {
+        fatal(log, e.what());
+    }
 }
 
 // GET a URL; nullopt if nothing answers.
@@ -251,7 +287,8 @@ int status_main(const cli::ParsedArgs& a) {
         std::cout << runs.dump(2) << "\n";
         return kExitOk;
     }
-    std::printf("%-45s %-15s %-7s %s\n", "RUN", "STATE", "ATTEMPT", "MESSAGE");
+    std::printf("%-45s %-15s %-7s %s\n", "RUN", "STATE", "RETRIES",
+                "MESSAGE");  // attempt counts retries
     for (const auto& r : runs)
         std::printf("%-45s %-15s %-7d %s\n", r["run_id"].get<std::string>().c_str(),
                     r["state"].get<std::string>().c_str(), r["attempt"].get<int>(),

@@ -165,10 +165,11 @@ RunRecord Ledger::ensure(const std::string& run_id, const std::string& model,
     return *get(run_id);
 }
 
-void Ledger::ensure_all(const std::vector<NewRun>& runs, schedule::RunState state,
-                        const std::string& message) {
+std::vector<bool> Ledger::ensure_all(const std::vector<NewRun>& runs, schedule::RunState state,
+                                     const std::string& message) {
     const std::lock_guard lock(mutex_);
-    if (runs.empty()) return;
+    std::vector<bool> inserted(runs.size(), false);
+    if (runs.empty()) return inserted;
     auto* db = static_cast<sqlite3*>(db_);
     exec("BEGIN IMMEDIATE");
     try {
@@ -180,7 +181,8 @@ void Ledger::ensure_all(const std::vector<NewRun>& runs, schedule::RunState stat
         Stmt hist(db,
                   "INSERT INTO transitions (run_id, at, from_state, to_state, message) VALUES (?, "
                   "?, '', ?, ?)");
-        for (const auto& r : runs) {
+        for (std::size_t i = 0; i < runs.size(); ++i) {
+            const NewRun& r = runs[i];
             ins.reset();
             ins.bind(1, r.run_id)
                 .bind(2, r.model)
@@ -191,7 +193,8 @@ void Ledger::ensure_all(const std::vector<NewRun>& runs, schedule::RunState stat
                 .bind(7, now)
                 .bind(8, now);
             ins.step();
-            if (sqlite3_changes(db) == 0 || state == schedule::RunState::waiting_inputs) continue;
+            inserted[i] = sqlite3_changes(db) > 0;
+            if (!inserted[i] || state == schedule::RunState::waiting_inputs) continue;
             hist.reset();
             hist.bind(1, r.run_id).bind(2, now).bind(3, st).bind(4, message);
             hist.step();
@@ -201,6 +204,7 @@ void Ledger::ensure_all(const std::vector<NewRun>& runs, schedule::RunState stat
         exec("ROLLBACK");
         throw;
     }
+    return inserted;
 }
 
 std::vector<RunRecord> Ledger::unfinished() {

@@ -60,13 +60,13 @@ public:
                      const std::string& analysis_time, int member);
     // Many runs at discovery, in one transaction (thousands after an outage):
     // new ones start in `state` (waiting_inputs, or expired with `message`);
-    // existing ones are left as they are.
+    // existing ones are left as they are. Returns, per run, whether it was new.
     struct NewRun {
         std::string run_id, model, analysis_time;
         int member = 0;
     };
-    void ensure_all(const std::vector<NewRun>& runs, schedule::RunState state,
-                    const std::string& message);
+    std::vector<bool> ensure_all(const std::vector<NewRun>& runs, schedule::RunState state,
+                                 const std::string& message);
     std::optional<RunRecord> get(const std::string& run_id);
     // Runs not succeeded, expired or cancelled (for the late alerts).
     std::vector<RunRecord> unfinished();

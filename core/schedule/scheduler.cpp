@@ -301,8 +301,8 @@ Scheduler::PollResult Scheduler::poll_blocking(const std::vector<config::ModelCo
         }
         r.listings.push_back(std::move(l));
     }
-    // readiness: every run waiting in the ledger (and every newly listed time)
-    // whose inputs all have their completion marker
+    // readiness: every run waiting in the ledger (and every listed time not in
+    // it yet) whose inputs all have their completion marker
     std::set<std::tuple<std::string, paths::AnalysisTime, paths::Member>> candidates;
     for (const auto& rec : s_.ledger->in_state(RunState::waiting_inputs)) {
         if (rec.not_before > unix_now()) continue;
@@ -323,8 +323,13 @@ Scheduler::PollResult Scheduler::poll_blocking(const std::vector<config::ModelCo
             const CatchUpDecision d =
                 apply_catch_up(l.times, parse_catch_up(m.catch_up), Clock::now());
             for (const auto& t : d.expired) r.expired.emplace_back(m.name, t);
+            // a time already in the ledger is a candidate above if it waits,
+            // and needs no request in any other state (running, published,
+            // failed...): a poll costs O(new analysis times), not O(lookback)
             for (const auto& t : d.run)
-                for (auto member : m.members) candidates.insert({m.name, t, member});
+                for (auto member : m.members)
+                    if (!s_.ledger->get(run::run_id(m.name, t, member)))
+                        candidates.insert({m.name, t, member});
         }
     }
     for (const auto& [name, t, member] : candidates) {
@@ -353,6 +358,7 @@ Scheduler::PollResult Scheduler::poll_blocking(const std::vector<config::ModelCo
 bool Scheduler::apply(PollResult r) {
     bool all_ok = true;
     std::vector<ledger::Ledger::NewRun> fresh, too_old;
+    std::vector<std::pair<WatchPrefix, paths::AnalysisTime>> listed;  // new times
     for (const auto& l : r.listings) {
         if (!l.ok) {
             all_ok = false;
@@ -369,10 +375,12 @@ bool Scheduler::apply(PollResult r) {
             s_.metrics->foreign_entries.Add({{"bucket", l.prefix.bucket}}).Increment();
         }
         for (const auto& t : l.times) {
-            if (!seen_[l.prefix].insert(t).second) continue;  // within the lookback, known
-            if (!newest_.contains(l.prefix) || newest_[l.prefix] < t) newest_[l.prefix] = t;
-            // in the ledger from now on: the listing will not show this time
-            // again, later polls check its inputs from the ledger
+            if (const auto known = seen_.find(l.prefix);
+                known != seen_.end() && known->second.contains(t))
+                continue;  // within the lookback, known
+            listed.emplace_back(l.prefix, t);
+            // in the ledger from now on: later polls check its inputs from
+            // the ledger
             for (const auto& m : s_.models) {
                 if (m.inputs.empty() || watch_prefix(m.inputs.front()) != std::optional(l.prefix))
                     continue;
@@ -385,23 +393,7 @@ bool Scheduler::apply(PollResult r) {
             }
         }
     }
-    // times before the lookback window cannot be listed again: forget them
-    const auto lookback = std::chrono::duration_cast<std::chrono::minutes>(s_.host.lookback);
-    for (auto& [w, times] : seen_) {
-        const auto newest = newest_.find(w);
-        if (newest == newest_.end()) continue;
-        const auto from = newest->second.time_point() - lookback;
-        times.erase(times.begin(), std::find_if(times.begin(), times.end(), [&](const auto& t) {
-                        return t.time_point() > from;
-                    }));
-    }
-    // one event per new time (not per model and member), then the ledger in one transaction each
-    std::set<std::string> announced;
-    for (const auto& n : fresh)
-        if (announced.insert(n.analysis_time).second)
-            s_.log->info(
-                ev::kNewAnalysisTime, "new analysis time",
-                {"", "", paths::format_iso8601(paths::parse_analysis_time(n.analysis_time))});
+    const std::size_t listed_fresh = fresh.size();  // then the expected cycles:
     // expected cycles past their arrival deadline that nothing announced:
     // recorded as waiting, so that they are checked and reported late
     const std::int64_t now = unix_now();
@@ -416,15 +408,39 @@ bool Scheduler::apply(PollResult r) {
                 fresh.push_back({run::run_id(m.name, at, member), m.name,
                                  paths::format_analysis_time(at), static_cast<int>(member)});
         }
-    s_.ledger->ensure_all(fresh, RunState::waiting_inputs, "");
-    if (!too_old.empty()) {
-        s_.ledger->ensure_all(too_old, RunState::expired,
-                              "older than the model's catch-up policy allows");
-        s_.log->info(ev::kRunExpired, std::to_string(too_old.size()) +
+    const std::vector<bool> fresh_new = s_.ledger->ensure_all(fresh, RunState::waiting_inputs, "");
+    const std::vector<bool> old_new = s_.ledger->ensure_all(
+        too_old, RunState::expired, "older than the model's catch-up policy allows");
+    if (const auto n = std::count(old_new.begin(), old_new.end(), true); n > 0)
+        s_.log->info(ev::kRunExpired, std::to_string(n) +
                                           " run(s) of past analysis times not run: older than "
                                           "the catch-up policy allows (newest " +
                                           too_old.back().run_id + ")");
+    // Only once they are in the ledger are the new times known: if writing
+    // failed (this step throws), the next poll lists them again.
+    for (const auto& [w, t] : listed) {
+        seen_[w].insert(t);
+        if (!newest_.contains(w) || newest_[w] < t) newest_[w] = t;
     }
+    // times before the lookback window cannot be listed again: forget them
+    const auto lookback = std::chrono::duration_cast<std::chrono::minutes>(s_.host.lookback);
+    for (auto& [w, times] : seen_) {
+        const auto newest = newest_.find(w);
+        if (newest == newest_.end()) continue;
+        const auto from = newest->second.time_point() - lookback;
+        times.erase(times.begin(), std::find_if(times.begin(), times.end(), [&](const auto& t) {
+                        return t.time_point() > from;
+                    }));
+    }
+    // one event per new time to be run (not per model and member; not again
+    // after a restart, for times the ledger had)
+    std::set<std::string> announced;
+    for (std::size_t i = 0; i < listed_fresh; ++i)
+        if (fresh_new[i] && announced.insert(fresh[i].analysis_time).second)
+            s_.log->info(
+                ev::kNewAnalysisTime, "new analysis time",
+                {"", "",
+                 paths::format_iso8601(paths::parse_analysis_time(fresh[i].analysis_time))});
     s_.metrics->polls.Add({{"outcome", all_ok ? "ok" : "error"}}).Increment();
     if (all_ok && failed_polls_ > 0) {
         s_.log->info(ev::kPollRecovered, "polling works again after " +
@@ -701,15 +717,33 @@ nlohmann::ordered_json Scheduler::dry_run() {
             action = "nothing: " + std::string(state_name(rec->state));
         out.push_back({{"run_id", id}, {"action", action}});
     }
+    std::set<std::string> expired_ids;
     for (const auto& [name, t] : r.expired)
         if (const config::ModelConfig* m = model(name))
             for (auto member : m->members) {
                 const std::string id = run::run_id(name, t, member);
+                expired_ids.insert(id);
                 const auto rec = s_.ledger->get(id);
                 out.push_back({{"run_id", id},
                                {"action", rec ? "nothing: " + std::string(state_name(rec->state))
                                               : "expire (catch-up " + m->catch_up + ")"}});
             }
+    // listed times the ledger already has past waiting (no request was made for them)
+    for (const auto& m : s_.models) {
+        const auto w = m.inputs.empty() ? std::nullopt : watch_prefix(m.inputs.front());
+        for (const auto& l : r.listings)
+            if (w && l.prefix == *w)
+                for (const auto& t : l.times)
+                    for (auto member : m.members) {
+                        const std::string id = run::run_id(m.name, t, member);
+                        const auto rec = s_.ledger->get(id);
+                        if (rec && rec->state != RunState::waiting_inputs &&
+                            !expired_ids.contains(id))
+                            out.push_back(
+                                {{"run_id", id},
+                                 {"action", "nothing: " + std::string(state_name(rec->state))}});
+                    }
+    }
     for (const auto& l : r.listings)
         if (!l.ok)
             out.push_back({{"error", "listing s3://" + l.prefix.bucket + "/" + l.prefix.prefix +

@@ -69,6 +69,17 @@ expect_status 0
 run grep -E '^mlwm_build_info\{' "$W/metrics.txt"
 expect_status 0
 
+# a published cycle costs no request in the polls after it (still listed
+# within the lookback): a poll is one LIST per prefix, O(new analysis times)
+s3_requests() { curl -s "http://127.0.0.1:$PORT/metrics" | awk '/^mlwm_s3_requests_total\{/ && !/ListObjectsV2/ {s += $NF} END {print s + 0}'; }
+polls_ok() { metric 'mlwm_polls_total\{outcome="ok"\}'; }
+requests_before=$(s3_requests) polls_before=$(polls_ok)
+three_more_polls() { [ "$(polls_ok)" -ge $((polls_before + 3)) ]; }
+CHECKS=$((CHECKS + 1))
+wait_for 20 three_more_polls || _fail "the daemon goes on polling"
+run s3_requests
+expect_stdout "$requests_before"
+
 # a foreign key under the prefix: ignored, warned once, counted
 prefix=$(dirname "$(dirname "$(dirname "$(key harmonie_cy46 2023-11-01T06:00Z)")")")
 echo junk | aws_ s3 cp --only-show-errors - "s3://mlwm-inputs/$prefix/latest/readme.txt"
@@ -106,7 +117,7 @@ CHECKS=$((CHECKS + 2))
 before=$(aws_ s3api head-object --bucket mlwm-outputs --key "$(dirname "$(key persistence 2023-11-01T06:00Z)")/_mlwm_run.json" --query LastModified --output text)
 : >"$W/daemon.log"
 start_daemon
-sleep_until_polled() { grep -q '"event":"discovery.new_analysis_time"' "$W/daemon.log"; }
+sleep_until_polled() { [ "$(metric 'mlwm_polls_total\{outcome="ok"\}')" -ge 2 ]; }
 CHECKS=$((CHECKS + 1))
 wait_for 20 sleep_until_polled || _fail "the restarted daemon polls"
 run grep -c '"event":"run.state"' "$W/daemon.log"

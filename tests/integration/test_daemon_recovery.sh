@@ -8,7 +8,8 @@
 # late alerts that fire while a run is still running (and for expected cycles
 # that never came), a producer without a marker (quiet period), and S3 unreachable for a minute (readyz not ready,
 # polling resumes, the run in flight is published), and a cycle that lands
-# after a newer one (found within the lookback).
+# after a newer one (found within the lookback); the ledger locked by another
+# process (writes fail for a while: nothing lost, the daemon goes on).
 source "$(dirname "$0")/../cli/lib.sh"
 MLWM=$1
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -225,7 +226,56 @@ wait_for 60 marker_exists crash 2023-11-07T03:00Z || _fail "a late-landing older
 stop_daemon
 }
 
-for section in ${MLWM_TEST_SECTIONS:-crash cancel outage late}; do
+# --- the ledger held by another process (writes fail): the daemon goes on and loses nothing
+section_ledger() {
+write_model crash "true"
+start_daemon
+# within the lookback of the newest time other sections left (now)
+t0=$(date -u -d '-2 hours' +%Y-%m-%dT%H:00Z) t1=$(date -u -d '-1 hour' +%Y-%m-%dT%H:00Z)
+upload_time "$t0"
+CHECKS=$((CHECKS + 1))
+wait_for 60 marker_exists crash "$t0" || _fail "a first cycle is run"
+# another process takes the ledger's write lock until $W/release appears
+/usr/bin/python3 - "$W/state/ledger.sqlite3" "$W/release" "$W/locked" <<'PY' &
+import os, sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=30)
+db.execute("BEGIN IMMEDIATE")
+open(sys.argv[3], "w").close()
+deadline = time.time() + 120
+while not os.path.exists(sys.argv[2]) and time.time() < deadline:
+    time.sleep(0.1)
+db.execute("COMMIT")
+PY
+locker=$!
+CHECKS=$((CHECKS + 1))
+wait_for 30 test -e "$W/locked" || _fail "the ledger is locked by another process"
+upload_time "$t1"
+# the poll that lists the new cycle cannot record it: logged, and the daemon goes on
+CHECKS=$((CHECKS + 1))
+wait_for 60 grep -q '"event":"daemon.error".*applying a poll.*locked' "$W/daemon.log" ||
+    _fail "the failed ledger write is logged as daemon.error"
+run curl -s "http://127.0.0.1:$PORT/readyz"
+expect_stdout_contains "ledger: not writable"
+run kill -0 "$DPID"
+expect_status 0
+touch "$W/release"
+wait "$locker"
+# released: the cycle listed while the ledger was locked is recorded and run, once
+CHECKS=$((CHECKS + 1))
+wait_for 60 marker_exists crash "$t1" || _fail "the cycle that arrived while the ledger was locked is run"
+id1="crash/$(echo "$t1" | tr -d ':')/member0"
+wait_for 10 state_is "$id1" succeeded
+run grep -c "\"event\":\"run.succeeded\".*\"run_id\":\"$id1\"" "$W/daemon.log"
+expect_stdout 1
+ready() { curl -sf "http://127.0.0.1:$PORT/readyz"; }
+CHECKS=$((CHECKS + 1))
+wait_for 30 ready || _fail "/readyz is ready again once the ledger is writable"
+run kill -0 "$DPID"
+expect_status 0
+stop_daemon
+}
+
+for section in ${MLWM_TEST_SECTIONS:-crash cancel outage late ledger}; do
     "section_$section"
 done
 

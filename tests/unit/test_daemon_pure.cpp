@@ -2,6 +2,7 @@
 // input readiness by quiet period, failpoint lists, UTC time text, Docker
 // request kinds; the ledger's operator actions and batch inserts; the
 // metrics' counters at 0.
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <thread>
@@ -224,9 +225,12 @@ TEST_CASE("ledger: batch inserts, operator rerun, unfinished runs, late marks, m
     std::vector<ledger::Ledger::NewRun> many;
     for (int i = 0; i < 3000; ++i)
         many.push_back({"m/" + std::to_string(100000 + i), "m", "2023-01-01T0000Z", 0});
-    l.ensure_all(many, S::expired, "older than P2D");
-    l.ensure_all({{"old/2023-01-01T0000Z/member0", "old", "2023-01-01T0000Z", 0}},
-                 S::waiting_inputs, "");
+    const auto first = l.ensure_all(many, S::expired, "older than P2D");
+    CHECK(std::count(first.begin(), first.end(), true) == 3000);
+    const auto again = l.ensure_all(many, S::expired, "again");
+    CHECK(std::count(again.begin(), again.end(), true) == 0);
+    CHECK(l.ensure_all({{"old/2023-01-01T0000Z/member0", "old", "2023-01-01T0000Z", 0}},
+                       S::waiting_inputs, "") == std::vector<bool>{false});
     CHECK(l.in_state(S::expired).size() == 3000);
     CHECK(l.get("old/2023-01-01T0000Z/member0")->state == S::succeeded);
     CHECK(l.history("m/100000").size() == 1);
