@@ -77,6 +77,10 @@ RunRecord read_record(const Stmt& s) {
 
 }  // namespace
 
+namespace {
+constexpr int kBusyTimeoutMs = 5000;  // a write waits this long for another writer
+}  // namespace
+
 Ledger::Ledger(const std::filesystem::path& file) : file_(file) {
     std::error_code ec;
     std::filesystem::create_directories(file.parent_path(), ec);
@@ -89,7 +93,7 @@ Ledger::Ledger(const std::filesystem::path& file) : file_(file) {
         throw LedgerError("cannot open the run ledger " + file.string() + ": " + msg);
     }
     db_ = db;
-    sqlite3_busy_timeout(db, 5000);
+    sqlite3_busy_timeout(db, kBusyTimeoutMs);
     exec("PRAGMA journal_mode=WAL");
     exec("PRAGMA synchronous=FULL");  // a transition survives a crash once written
     exec("PRAGMA cache_size=-1024");  // 1 MiB: the daemon reads few rows at a time
@@ -368,13 +372,19 @@ std::vector<Transition> Ledger::history(const std::string& run_id) {
 
 bool Ledger::writable() {
     const std::lock_guard lock(mutex_);
+    // a probe for /readyz on the event loop: 100 ms at most, not the 5 s a
+    // real write waits for a lock another process holds
+    auto* db = static_cast<sqlite3*>(db_);
+    sqlite3_busy_timeout(db, 100);
+    bool ok = true;
     try {
         exec("BEGIN IMMEDIATE");
         exec("ROLLBACK");
-        return true;
     } catch (const LedgerError&) {
-        return false;
+        ok = false;
     }
+    sqlite3_busy_timeout(db, kBusyTimeoutMs);
+    return ok;
 }
 
 }  // namespace mlwm::ledger

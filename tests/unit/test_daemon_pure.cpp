@@ -277,6 +277,17 @@ TEST_CASE("ledger: batch inserts, operator rerun, unfinished runs, late marks, m
     l.set_gpus(w, "0,1");
     CHECK(l.get(w)->gpus == "0,1");
 
+    // another process holding the write lock: not writable (for /readyz), then writable
+    CHECK(l.writable());
+    sqlite3* other = nullptr;
+    REQUIRE(sqlite3_open(file.c_str(), &other) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK);
+    CHECK_FALSE(l.writable());
+    CHECK(l.get(w).has_value());  // reads go on (WAL)
+    REQUIRE(sqlite3_exec(other, "COMMIT", nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(other);
+    CHECK(l.writable());
+
     // what the per-model gauges are restored from after a restart
     const auto done = l.succeeded_by_model();
     REQUIRE(done.size() == 2);  // "old" and "p"; "m" has expired runs only
