@@ -175,6 +175,19 @@ int daemon_main(const cli::ParsedArgs& a) {
                         outcome = std::to_string(fresh.models.size()) + " model(s) loaded";
                         log.info(ev::kConfigReloaded, outcome);
                         scheduler.reload(std::move(fresh.models));
+                        if (const auto keys = config::changed_host_keys(l.host, fresh.host);
+                            !keys.empty()) {
+                            std::string list;
+                            for (const auto& k : keys) list += (list.empty() ? "" : ", ") + k;
+                            log.log(telemetry::Level::warning, ev::kConfigRestartNeeded,
+                                    (l.host.file.empty() ? std::string("the host configuration")
+                                                         : l.host.file.string()) +
+                                        " changed (" + list +
+                                        "): these take effect at the next start; the running "
+                                        "daemon keeps the values it started with",
+                                    {}, {{"keys", list}});
+                            outcome += "; " + list + " need a restart";
+                        }
                     }
                     notify("READY=1\nSTATUS=reload: " + outcome);
                     return wait_signal();

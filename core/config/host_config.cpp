@@ -109,6 +109,32 @@ HostConfig parse_host_config(const std::string& file, const std::string& text) {
     return c;
 }
 
+std::vector<std::string> changed_host_keys(const HostConfig& a, const HostConfig& b) {
+    std::vector<std::string> out;
+    const auto differ = [&](const char* key, bool changed) {
+        if (changed) out.emplace_back(key);
+    };
+    differ("storage.type", a.storage_type != b.storage_type);
+    differ("storage.endpoint", a.s3.endpoint != b.s3.endpoint);
+    differ("storage.region", a.s3.region != b.s3.region);
+    differ("storage.profile", a.s3.profile != b.s3.profile);
+    differ("storage.virtual_hosted", a.s3.virtual_hosted != b.s3.virtual_hosted);
+    differ("storage.root", a.file_root != b.file_root);
+    differ("docker.socket", a.docker_socket != b.docker_socket);
+    differ("work_dir", a.work_dir != b.work_dir);
+    differ("configurations_dir", a.configurations_dir != b.configurations_dir);
+    differ("state_dir", a.state_dir != b.state_dir);
+    differ("http.listen", a.http_listen != b.http_listen);
+    differ("log.format", a.log_format != b.log_format);
+    differ("concurrency.runs", a.max_concurrent_runs != b.max_concurrent_runs);
+    differ("concurrency.transfers", a.transfer_concurrency != b.transfer_concurrency);
+    differ("keep_failed_runs", a.keep_failed_runs != b.keep_failed_runs);
+    differ("daemon.poll_interval", a.poll_interval != b.poll_interval);
+    differ("daemon.lookback", a.lookback != b.lookback);
+    differ("gpus", a.gpus != b.gpus);
+    return out;
+}
+
 HostConfig load_host_config(const fs::path& file) {
     if (file.empty()) return HostConfig{};
     std::ifstream in(file);

@@ -42,6 +42,10 @@ struct HostConfig {
 HostConfig parse_host_config(const std::string& file, const std::string& text);
 HostConfig load_host_config(const std::filesystem::path& file);
 
+// The keys (as written in mlwm.yaml) whose values differ between two host
+// configurations: what a reload cannot apply to a running daemon.
+std::vector<std::string> changed_host_keys(const HostConfig& running, const HostConfig& fresh);
+
 // --config PATH, else $MLWM_CONFIG, else /etc/mlwm/mlwm.yaml if it exists,
 // else the defaults. Returns the path used ("" for the defaults).
 std::filesystem::path find_host_config(const std::string& explicit_path);

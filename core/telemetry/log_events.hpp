@@ -11,6 +11,7 @@ inline constexpr const char* kDaemonStopped = "daemon.stopped";
 inline constexpr const char* kDaemonError = "daemon.error";
 inline constexpr const char* kConfigReloaded = "config.reloaded";
 inline constexpr const char* kConfigReloadFailed = "config.reload_failed";
+inline constexpr const char* kConfigRestartNeeded = "config.restart_needed";
 inline constexpr const char* kLedgerRecovered = "ledger.recovered";
 inline constexpr const char* kHttpListening = "http.listening";
 inline constexpr const char* kPollFailed = "poll.failed";

@@ -6,7 +6,7 @@
 #     only after the ledger was reconciled and a running container adopted;
 #     STATUS= lines with the summary; WATCHDOG=1 at a third of WATCHDOG_USEC
 #     from the event loop; RELOADING=1/READY=1 around SIGHUP (valid and
-#     broken configuration); STOPPING=1 on SIGTERM; no READY=1 and exit 2 with
+#     broken configuration; a changed mlwm.yaml key named as needing a restart); STOPPING=1 on SIGTERM; no READY=1 and exit 2 with
 #     a broken configuration at start;
 #   - journald: the daemon started with its stdout on a journal stream
 #     (systemd-cat, JOURNAL_STREAM as systemd sets it) next to a private
@@ -86,7 +86,9 @@ PY
 CHECKS=$((CHECKS + 1))
 wait_for 20 watchdog_ok || _fail "WATCHDOG=1 is sent regularly ($(watchdog_ok))"
 
-# SIGHUP: RELOADING=1, then READY=1 with the outcome
+# SIGHUP: RELOADING=1, then READY=1 with the outcome; a changed host setting
+# is named as needing a restart (the running daemon keeps its value)
+write_config 2 2
 kill -HUP "$DPID"
 CHECKS=$((CHECKS + 1))
 wait_for 10 test "$(ready_count)" -ge 2 || _fail "READY=1 after a reload"
@@ -94,7 +96,10 @@ run grep -E 'RELOADING=1|READY=1' "$NOTES"
 CHECKS=$((CHECKS + 1))
 [ "$(printf '%s\n' "$OUT" | tail -n 2 | cut -d' ' -f2 | cut -d'|' -f1 | tr '\n' ' ')" = "RELOADING=1 READY=1 " ] ||
     _fail "RELOADING=1 comes before READY=1"
-expect_stdout_contains "STATUS=reload: 1 model(s) loaded"
+expect_stdout_contains "STATUS=reload: 1 model(s) loaded; daemon.poll_interval need a restart"
+run grep '"event":"config.restart_needed"' "$W/daemon.log"
+expect_stdout_contains '"keys":"daemon.poll_interval"'
+expect_stdout_contains "$W/mlwm.yaml changed (daemon.poll_interval)"
 echo "inputs: [" >>"$W/configurations/slow/config.yaml"
 kill -HUP "$DPID"
 CHECKS=$((CHECKS + 1))

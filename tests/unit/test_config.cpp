@@ -344,6 +344,18 @@ deadlines: {arrival: PT3H, completion: PT5H30M}
     const HostConfig h = parse_host_config("h.yaml", "gpus: ['0', '1', GPU-abc]\n");
     CHECK(h.gpus == std::vector<std::string>{"0", "1", "GPU-abc"});
     CHECK(parse_host_config("h.yaml", "").gpus.empty());
+    // what a SIGHUP cannot apply: the host keys that changed, named as in mlwm.yaml
+    CHECK(changed_host_keys(h, h).empty());
+    CHECK(changed_host_keys(parse_host_config("h.yaml", "daemon: {poll_interval: 30}\n"),
+                            parse_host_config("h.yaml", "")) == std::vector<std::string>{});
+    CHECK(
+        changed_host_keys(h, parse_host_config("h.yaml",
+                                               "gpus: ['0', '1', GPU-abc]\ndaemon: {poll_interval: "
+                                               "5}\nconcurrency: {runs: 4}\nhttp: {listen: "
+                                               "127.0.0.1:1}\n")) ==
+        std::vector<std::string>{"http.listen", "concurrency.runs", "daemon.poll_interval"});
+    CHECK(changed_host_keys(h, parse_host_config("h.yaml", "gpus: ['0']\n")) ==
+          std::vector<std::string>{"gpus"});
     try {
         parse_host_config("h.yaml", "gpus: ['0', '0']\n");
         FAIL("a GPU listed twice accepted");
