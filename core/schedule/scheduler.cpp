@@ -358,7 +358,8 @@ Scheduler::PollResult Scheduler::poll_blocking(const std::vector<config::ModelCo
 bool Scheduler::apply(PollResult r) {
     bool all_ok = true;
     std::vector<ledger::Ledger::NewRun> fresh, too_old;
-    std::vector<std::pair<WatchPrefix, paths::AnalysisTime>> listed;  // new times
+    // new times, by their listing (no copy of the prefix per time: thousands after an outage)
+    std::vector<std::pair<const WatchPrefix*, paths::AnalysisTime>> listed;
     for (const auto& l : r.listings) {
         if (!l.ok) {
             all_ok = false;
@@ -378,7 +379,7 @@ bool Scheduler::apply(PollResult r) {
             if (const auto known = seen_.find(l.prefix);
                 known != seen_.end() && known->second.contains(t))
                 continue;  // within the lookback, known
-            listed.emplace_back(l.prefix, t);
+            listed.emplace_back(&l.prefix, t);
             // in the ledger from now on: later polls check its inputs from
             // the ledger
             for (const auto& m : s_.models) {
@@ -419,8 +420,8 @@ bool Scheduler::apply(PollResult r) {
     // Only once they are in the ledger are the new times known: if writing
     // failed (this step throws), the next poll lists them again.
     for (const auto& [w, t] : listed) {
-        seen_[w].insert(t);
-        if (!newest_.contains(w) || newest_[w] < t) newest_[w] = t;
+        seen_[*w].insert(t);
+        if (!newest_.contains(*w) || newest_[*w] < t) newest_[*w] = t;
     }
     // times before the lookback window cannot be listed again: forget them
     const auto lookback = std::chrono::duration_cast<std::chrono::minutes>(s_.host.lookback);
