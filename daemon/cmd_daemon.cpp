@@ -2,7 +2,9 @@
 #include <atomic>
 #include <cstdio>
 #include <ctime>
+#include <filesystem>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include <boost/asio/io_context.hpp>
@@ -23,6 +25,7 @@
 #include "telemetry/log_events.hpp"
 #include "telemetry/metrics.hpp"
 #include "util/curl_global.hpp"
+#include "util/instance_lock.hpp"
 #include "version.hpp"
 
 namespace mlwm::app {
@@ -42,6 +45,7 @@ void notify(const std::string& message) {
     log.error(ev::kDaemonError,
               why + "; exiting (running containers are adopted at the next start)");
     std::fflush(stdout);
+    std::cerr << "mlwm daemon: " << why << "\n" << std::flush;  // for whoever started it
     std::_Exit(kExitFailure);
 }
 
@@ -70,6 +74,20 @@ int daemon_main(const cli::ParsedArgs& a) {
                                       std::to_string(l.models.size()) +
                                       " model(s), configuration " +
                                       (l.host.file.empty() ? "(defaults)" : l.host.file.string()));
+    // one daemon per state folder: a second one would launch the same runs
+    std::optional<util::InstanceLock> instance;
+    if (!a.has("dry-run")) {
+        std::filesystem::create_directories(l.host.state_dir);
+        try {
+            instance.emplace(l.host.state_dir / "daemon.lock");
+        } catch (const util::InstanceLockError& e) {
+            if (!e.held) throw;
+            throw std::runtime_error("another mlwm daemon" +
+                                     (e.holder_pid.empty() ? "" : " (pid " + e.holder_pid + ")") +
+                                     " uses the state folder " + l.host.state_dir.string() +
+                                     "; one daemon per state folder: stop that one first");
+        }
+    }
     telemetry::Metrics metrics(version::kVersion, version::kGitRevision);
     ledger::Ledger ledger(l.host.state_dir / "ledger.sqlite3");
     docker::DockerClient docker(l.host.docker_socket);

@@ -25,6 +25,10 @@ write_config 2 2
 start_daemon
 run curl -s "http://127.0.0.1:$PORT/livez"
 expect_stdout_contains "ok"
+# one daemon per state folder: a second one is refused, naming the first
+run timeout 20 "$MLWM" daemon --config "$W/mlwm.yaml" --listen 127.0.0.1:0
+expect_status 1
+expect_stderr_contains "another mlwm daemon (pid $DPID) uses the state folder $W/state"
 
 # a new analysis time: detected within one poll interval + 5 s, run, published
 upload_time 2023-11-01T06:00Z

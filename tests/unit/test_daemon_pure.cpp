@@ -21,6 +21,7 @@
 #include "telemetry/metrics.hpp"
 #include "util/failpoint.hpp"
 #include "util/http_header.hpp"
+#include "util/instance_lock.hpp"
 #include "util/time.hpp"
 
 using namespace mlwm;
@@ -383,4 +384,30 @@ TEST_CASE("expected cycles whose inputs never appeared are late at their arrival
     // no cycle or no arrival deadline: nothing expected
     CHECK(overdue_cycles({}, hours(3), hours(24), day).empty());
     CHECK(overdue_cycles(hours(6), {}, hours(24), day).empty());
+}
+
+TEST_CASE("instance lock: one holder per file; the next one is told the holder's pid") {
+    namespace fs = std::filesystem;
+    const fs::path file = fs::temp_directory_path() / ("mlwm-lock-" + std::to_string(::getpid()));
+    fs::remove(file);
+    {
+        util::InstanceLock first(file);
+        try {
+            util::InstanceLock second(file);
+            FAIL("a second holder was let in");
+        } catch (const util::InstanceLockError& e) {
+            CHECK(e.held);
+            CHECK(e.holder_pid == std::to_string(::getpid()));
+            CHECK(std::string(e.what()).find(file.string()) != std::string::npos);
+        }
+    }
+    util::InstanceLock again(file);  // released with its holder
+    try {
+        util::InstanceLock unusable("/proc/no-such-folder/daemon.lock");
+        FAIL("a lock in a folder that does not exist");
+    } catch (const util::InstanceLockError& e) {
+        CHECK_FALSE(e.held);
+        CHECK(std::string(e.what()).find("/proc/no-such-folder/daemon.lock") != std::string::npos);
+    }
+    fs::remove(file);
 }
