@@ -318,8 +318,8 @@ int status_main(const cli::ParsedArgs& a) {
         std::cout << runs.dump(2) << "\n";
         return kExitOk;
     }
-    std::printf("%-45s %-15s %-7s %s\n", "RUN", "STATE", "RETRIES",
-                "MESSAGE");  // attempt counts retries
+    // the ledger's attempt counts retries
+    std::printf("%-45s %-15s %-7s %s\n", "RUN", "STATE", "RETRIES", "MESSAGE");
     for (const auto& r : runs)
         std::printf("%-45s %-15s %-7d %s\n", r["run_id"].get<std::string>().c_str(),
                     r["state"].get<std::string>().c_str(), r["attempt"].get<int>(),

@@ -7,6 +7,8 @@
 namespace mlwm::ledger {
 namespace {
 
+constexpr int kBusyTimeoutMs = 5000;  // a write waits this long for another writer
+
 std::int64_t now_seconds() {
     return std::chrono::duration_cast<std::chrono::seconds>(
                std::chrono::system_clock::now().time_since_epoch())
@@ -75,10 +77,6 @@ RunRecord read_record(const Stmt& s) {
     return r;
 }
 
-}  // namespace
-
-namespace {
-constexpr int kBusyTimeoutMs = 5000;  // a write waits this long for another writer
 }  // namespace
 
 Ledger::Ledger(const std::filesystem::path& file) : file_(file) {

@@ -31,6 +31,11 @@ std::optional<WatchPrefix> watch_prefix(const config::Dataset& input) {
     return WatchPrefix{head.substr(5, slash - 5), head.substr(slash + 1), segment};
 }
 
+std::optional<WatchPrefix> discovery_prefix(const config::ModelConfig& m) {
+    if (m.inputs.empty()) return std::nullopt;
+    return watch_prefix(m.inputs.front());
+}
+
 std::optional<paths::AnalysisTime> parse_segment(const std::string& text,
                                                  const std::string& segment) {
     const auto open = segment.find('{');

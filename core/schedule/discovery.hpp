@@ -24,6 +24,9 @@ struct WatchPrefix {
 // The listing prefix of an input; nullopt for a uri template whose analysis
 // time is not in a path segment of its own (or comes after a {member}).
 std::optional<WatchPrefix> watch_prefix(const config::Dataset& input);
+// The prefix whose listing announces a model's analysis times: its first
+// input's (nullopt without inputs, or if that input has none).
+std::optional<WatchPrefix> discovery_prefix(const config::ModelConfig& m);
 
 // Reads a listed segment written with `segment` (see WatchPrefix); nullopt if
 // it does not match. Conversions: %Y %y %m %d %H %M %S (must be 00) %%.

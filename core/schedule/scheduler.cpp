@@ -104,15 +104,8 @@ void Scheduler::guarded(const std::string& what, const std::function<void()>& st
 bool Scheduler::start() {
     model_metrics();
     // the per-model gauges survive a restart: from the ledger's succeeded runs
-    for (const auto& [name, done] : s_.ledger->succeeded_by_model()) {
-        s_.metrics->last_success.Add({{"model", name}}).Set(static_cast<double>(done.last_updated));
-        try {
-            s_.metrics->newest_completed.Add({{"model", name}})
-                .Set(static_cast<double>(util::unix_seconds(
-                    paths::parse_analysis_time(done.newest_analysis_time).time_point())));
-        } catch (const std::exception&) {
-        }
-    }
+    for (const auto& [name, done] : s_.ledger->succeeded_by_model())
+        success_gauges(name, done.last_updated, done.newest_analysis_time);
     const bool ok = reconcile();
     schedule_poll(std::chrono::seconds(0));
     return ok;
@@ -212,6 +205,18 @@ void Scheduler::reload(std::vector<config::ModelConfig> models) {
 
 void Scheduler::model_metrics() {
     for (const auto& m : s_.models) s_.metrics->add_model(m.name);
+}
+
+void Scheduler::success_gauges(const std::string& model, std::int64_t at,
+                               const std::string& analysis_time) {
+    s_.metrics->last_success.Add({{"model", model}}).Set(static_cast<double>(at));
+    if (analysis_time.empty()) return;
+    try {
+        s_.metrics->newest_completed.Add({{"model", model}})
+            .Set(static_cast<double>(
+                util::unix_seconds(paths::parse_analysis_time(analysis_time).time_point())));
+    } catch (const std::exception&) {  // not an analysis time: the gauge keeps its value
+    }
 }
 
 bool Scheduler::poll_recent() const {
@@ -315,8 +320,7 @@ Scheduler::PollResult Scheduler::poll_blocking(const std::vector<config::ModelCo
     // newly listed times: the catch-up policy first, so that thousands of old
     // times after an outage cost no request
     for (const auto& m : models) {
-        if (m.inputs.empty()) continue;
-        const auto w = watch_prefix(m.inputs.front());
+        const auto w = discovery_prefix(m);
         if (!w) continue;
         for (const auto& l : r.listings) {
             if (l.prefix != *w) continue;
@@ -383,8 +387,7 @@ bool Scheduler::apply(PollResult r) {
             // in the ledger from now on: later polls check its inputs from
             // the ledger
             for (const auto& m : s_.models) {
-                if (m.inputs.empty() || watch_prefix(m.inputs.front()) != std::optional(l.prefix))
-                    continue;
+                if (discovery_prefix(m) != std::optional(l.prefix)) continue;
                 const bool expired = std::find(r.expired.begin(), r.expired.end(),
                                                std::pair{m.name, t}) != r.expired.end();
                 for (auto member : m.members)
@@ -652,12 +655,7 @@ void Scheduler::finished(const std::string& run_id, const run::RunReport& rep, i
             s_.ledger->transition(run_id, RunState::succeeded, rep.message);
             s_.log->info(ev::kRunSucceeded, rep.message, ctx);
             outcome("succeeded");
-            s_.metrics->last_success.Add({{"model", rep.model}})
-                .Set(static_cast<double>(unix_now()));
-            if (rec)
-                s_.metrics->newest_completed.Add({{"model", rep.model}})
-                    .Set(static_cast<double>(util::unix_seconds(
-                        paths::parse_analysis_time(rec->analysis_time).time_point())));
+            success_gauges(rep.model, unix_now(), rec ? rec->analysis_time : "");
             return;
         case run::Outcome::already_done:
             if (rec && transition_allowed(rec->state, RunState::succeeded))
@@ -731,7 +729,7 @@ nlohmann::ordered_json Scheduler::dry_run() {
             }
     // listed times the ledger already has past waiting (no request was made for them)
     for (const auto& m : s_.models) {
-        const auto w = m.inputs.empty() ? std::nullopt : watch_prefix(m.inputs.front());
+        const auto w = discovery_prefix(m);
         for (const auto& l : r.listings)
             if (w && l.prefix == *w)
                 for (const auto& t : l.times)

@@ -74,6 +74,9 @@ private:
     };
     bool reconcile();
     void model_metrics();  // every configured model's counters exist (at 0)
+    // last success (unix seconds) and newest published analysis time of a model
+    void success_gauges(const std::string& model, std::int64_t at,
+                        const std::string& analysis_time);
     void guarded(const std::string& what, const std::function<void()>& step);
     void schedule_poll(std::chrono::steady_clock::duration after);
     std::chrono::seconds next_poll_delay() const;

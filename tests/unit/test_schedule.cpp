@@ -80,6 +80,7 @@ outputs:
 )");
     const auto wa = watch_prefix(cfg.inputs[0]);
     REQUIRE(wa.has_value());
+    CHECK(discovery_prefix(cfg) == wa);  // a model's times come from its first input
     CHECK(wa->bucket == "forecast-data");
     CHECK(wa->prefix == "harmonie/dini/w-10p0_s50p0_e10p0_n60p0/dx2p5km_dy2p5km/");
     const auto scan = scan_common_prefixes(
