@@ -23,6 +23,10 @@ step "formatting"
 mapfile -t sources < <(git ls-files '*.cpp' '*.hpp' 2>/dev/null || find core daemon tests -name '*.[ch]pp')
 clang-format --dry-run -Werror "${sources[@]}"
 echo "${#sources[@]} files formatted"
+# no stray empty files (a shell redirect swept in by a commit)
+empty=$(git ls-files -z 2>/dev/null | while IFS= read -r -d '' f; do
+    [ -f "$f" ] && [ ! -s "$f" ] && [[ $f != */__init__.py ]] && echo "$f"; done || true)
+[ -z "$empty" ] || { echo "empty files in the repository (strays?): $empty" >&2; exit 1; }
 
 build_and_test() {  # NAME CMAKE_ARGS...
     local dir=$ROOT/$1

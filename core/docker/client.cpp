@@ -1,6 +1,8 @@
 #include "docker/client.hpp"
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <set>
 
@@ -355,10 +357,14 @@ void DockerClient::save_logs(const std::string& id, const std::filesystem::path&
     std::ofstream out(out_path, std::ios::binary | std::ios::trunc);
     std::ofstream err(err_path, std::ios::binary | std::ios::trunc);
     if (!out || !err)
-        throw std::runtime_error("cannot write container logs to " + out_path.string());
+        throw std::runtime_error("cannot write container logs to " +
+                                 (out ? err_path : out_path).string() + ": " +
+                                 std::strerror(errno));
+    int write_errno = 0;  // the first write error's (a full disk, say)
     LogDemuxer demux([&](StreamKind kind, std::string_view data) {
-        (kind == StreamKind::stderr_ ? err : out)
-            .write(data.data(), static_cast<std::streamsize>(data.size()));
+        auto& to = kind == StreamKind::stderr_ ? err : out;
+        to.write(data.data(), static_cast<std::streamsize>(data.size()));
+        if (!to && write_errno == 0) write_errno = errno ? errno : EIO;
     });
     const std::string op = "logs of container " + id;
     HttpRequest req{.method = "GET",
@@ -369,8 +375,10 @@ void DockerClient::save_logs(const std::string& id, const std::filesystem::path&
     if (r.status != 200) throw DockerError(op, r.status, engine_message(r));
     out.flush();
     err.flush();
-    if (!out || !err)
-        throw std::runtime_error("writing container logs to " + out_path.string() + " failed");
+    if ((!out || !err) && write_errno == 0) write_errno = errno ? errno : EIO;
+    if (write_errno != 0)
+        throw std::runtime_error("writing container logs to " + out_path.parent_path().string() +
+                                 " failed: " + std::strerror(write_errno));
 }
 
 }  // namespace mlwm::docker

@@ -46,7 +46,13 @@ RunOutcome finish_container(DockerClient& client, const std::string& id, Contain
     if (!options.log_dir.empty()) {
         out.stdout_path = options.log_dir / "stdout.log";
         out.stderr_path = options.log_dir / "stderr.log";
-        client.save_logs(id, out.stdout_path, out.stderr_path);
+        try {
+            client.save_logs(id, out.stdout_path, out.stderr_path);
+        } catch (const EngineUnreachable&) {
+            throw;
+        } catch (const std::exception& e) {  // mlwm's bookkeeping, not the model's outcome
+            out.logs_error = e.what();
+        }
     }
     if (options.remove) client.remove_container(id, true);
     return out;

@@ -31,6 +31,8 @@ struct RunOutcome {
     std::string error;        // the engine's wait error, if any
     std::chrono::system_clock::time_point started, finished;
     std::filesystem::path stdout_path, stderr_path;
+    // saving the logs failed (e.g. a full disk): the run's outcome stands
+    std::string logs_error;
 
     bool succeeded() const { return exit_code == 0 && !timed_out && !oom_killed; }
     // One line for people: "exit 0", "killed after timeout 10 s (exit 137)", ...

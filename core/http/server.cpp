@@ -1,5 +1,6 @@
 #include "http/server.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include <boost/asio/strand.hpp>
@@ -13,21 +14,30 @@ namespace beast = boost::beast;
 namespace bhttp = beast::http;
 using tcp = asio::ip::tcp;
 
-namespace {
-
 class Session : public std::enable_shared_from_this<Session> {
 public:
-    Session(tcp::socket socket, std::shared_ptr<Handler> handler)
-        : stream_(std::move(socket)), handler_(std::move(handler)) {}
+    Session(tcp::socket socket, std::shared_ptr<Handler> handler, std::chrono::seconds read_timeout)
+        : stream_(std::move(socket)), handler_(std::move(handler)), read_timeout_(read_timeout) {}
     void start() { read(); }
+    // Waiting for a request (not answering one): may be closed to make room.
+    bool idle() const { return idle_; }
+    void close() {
+        beast::error_code ec;
+        stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+        stream_.socket().close(ec);
+    }
 
 private:
     void read() {
         request_ = {};
-        stream_.expires_after(std::chrono::seconds(30));
+        idle_ = true;
+        // the whole request (a keep-alive pause included) within the timeout:
+        // a client that sends half a header does not hold the connection
+        stream_.expires_after(read_timeout_);
         bhttp::async_read(stream_, buffer_, request_,
                           [self = shared_from_this()](beast::error_code ec, std::size_t) {
                               if (ec) return self->close();
+                              self->idle_ = false;
                               self->respond();
                           });
     }
@@ -52,15 +62,15 @@ private:
                                self->read();
                            });
     }
-    void close() {
-        beast::error_code ec;
-        stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    }
     beast::tcp_stream stream_;
     beast::flat_buffer buffer_;
     bhttp::request<bhttp::string_body> request_;
     std::shared_ptr<Handler> handler_;
+    std::chrono::seconds read_timeout_;
+    bool idle_ = true;
 };
+
+namespace {
 
 tcp::endpoint parse_listen(asio::io_context& io, const std::string& listen) {
     const auto colon = listen.rfind(':');
@@ -81,8 +91,11 @@ tcp::endpoint parse_listen(asio::io_context& io, const std::string& listen) {
 
 }  // namespace
 
-Server::Server(asio::io_context& io, const std::string& listen, Handler handler)
-    : io_(io), acceptor_(io), handler_(std::make_shared<Handler>(std::move(handler))) {
+Server::Server(asio::io_context& io, const std::string& listen, Handler handler, Limits limits)
+    : io_(io),
+      acceptor_(io),
+      handler_(std::make_shared<Handler>(std::move(handler))),
+      limits_(limits) {
     const tcp::endpoint ep = parse_listen(io, listen);
     beast::error_code ec;
     acceptor_.open(ep.protocol(), ec);
@@ -106,14 +119,38 @@ void Server::stop() {
     acceptor_.close(ec);
 }
 
+std::size_t Server::connections() {
+    std::erase_if(sessions_, [](const std::weak_ptr<Session>& w) { return w.expired(); });
+    return sessions_.size();
+}
+
+// At the cap, the oldest connection that waits for a request makes room: a
+// flood of idle or half-sent connections cannot keep a probe out.
+void Server::make_room() {
+    while (connections() >= limits_.max_connections) {
+        auto oldest = std::find_if(sessions_.begin(), sessions_.end(), [](const auto& w) {
+            const auto s = w.lock();
+            return s && s->idle();
+        });
+        if (oldest == sessions_.end()) return;  // all answering: the new one waits its turn
+        if (const auto s = oldest->lock()) s->close();
+        sessions_.erase(oldest);
+    }
+}
+
 void Server::accept() {
-    acceptor_.async_accept(asio::make_strand(io_),
-                           [this](beast::error_code ec, tcp::socket socket) {
-                               if (ec == asio::error::operation_aborted) return;
-                               if (!ec)
-                                   std::make_shared<Session>(std::move(socket), handler_)->start();
-                               if (acceptor_.is_open()) accept();
-                           });
+    // one thread runs the io_context: the sessions share it, no strand
+    acceptor_.async_accept(io_, [this](beast::error_code ec, tcp::socket socket) {
+        if (ec == asio::error::operation_aborted) return;
+        if (!ec) {
+            make_room();
+            auto session =
+                std::make_shared<Session>(std::move(socket), handler_, limits_.read_timeout);
+            sessions_.push_back(session);
+            session->start();
+        }
+        if (acceptor_.is_open()) accept();
+    });
 }
 
 }  // namespace mlwm::http

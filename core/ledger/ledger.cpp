@@ -261,37 +261,60 @@ RunRecord Ledger::transition(const std::string& run_id, schedule::RunState to,
     const std::lock_guard lock(mutex_);
     exec("BEGIN IMMEDIATE");
     try {
-        auto current = get(run_id);
-        if (!current) throw LedgerError("ledger: no run " + run_id);
-        if (!schedule::transition_allowed(current->state, to))
-            throw LedgerError("ledger: run " + run_id + " cannot go from " +
-                              std::string(schedule::state_name(current->state)) + " to " +
-                              std::string(schedule::state_name(to)));
-        const std::int64_t now = now_seconds();
-        const bool retry = to == schedule::RunState::waiting_inputs;
-        Stmt up(static_cast<sqlite3*>(db_),
-                "UPDATE runs SET state = ?, message = ?, updated = ?, attempt = attempt + ?, "
-                "container_id = ?, "
-                "not_before = ?, deadline = ?, force = force * ? WHERE run_id = ?");
-        up.bind(1, std::string(schedule::state_name(to)))
-            .bind(2, message)
-            .bind(3, now)
-            .bind(4, std::int64_t{retry ? 1 : 0})
-            .bind(5, container_id.value_or(retry ? std::string() : current->container_id))
-            .bind(6, not_before.value_or(current->not_before))
-            .bind(7, deadline.value_or(retry ? 0 : current->deadline))
-            // a forced rerun stays forced until it ends
-            .bind(8, std::int64_t{schedule::is_final(to) ? 0 : 1})
-            .bind(9, run_id);
-        up.step();
-        record_history(run_id, now, schedule::state_name(current->state), schedule::state_name(to),
-                       message);
+        step(run_id, to, message, container_id, not_before, deadline);
         exec("COMMIT");
     } catch (...) {
         exec("ROLLBACK");
         throw;
     }
     return *get(run_id);
+}
+
+RunRecord Ledger::end_attempt(const std::string& run_id, schedule::RunState to,
+                              const std::string& message, std::optional<Retry> retry) {
+    const std::lock_guard lock(mutex_);
+    exec("BEGIN IMMEDIATE");
+    try {
+        step(run_id, to, message, std::nullopt, std::nullopt, std::nullopt);
+        if (retry)
+            step(run_id, schedule::RunState::waiting_inputs, retry->message, std::nullopt,
+                 retry->not_before, std::nullopt);
+        exec("COMMIT");
+    } catch (...) {
+        exec("ROLLBACK");
+        throw;
+    }
+    return *get(run_id);
+}
+
+void Ledger::step(const std::string& run_id, schedule::RunState to, const std::string& message,
+                  std::optional<std::string> container_id, std::optional<std::int64_t> not_before,
+                  std::optional<std::int64_t> deadline) {
+    auto current = get(run_id);
+    if (!current) throw LedgerError("ledger: no run " + run_id);
+    if (!schedule::transition_allowed(current->state, to))
+        throw LedgerError("ledger: run " + run_id + " cannot go from " +
+                          std::string(schedule::state_name(current->state)) + " to " +
+                          std::string(schedule::state_name(to)));
+    const std::int64_t now = now_seconds();
+    const bool retry = to == schedule::RunState::waiting_inputs;
+    Stmt up(static_cast<sqlite3*>(db_),
+            "UPDATE runs SET state = ?, message = ?, updated = ?, attempt = attempt + ?, "
+            "container_id = ?, "
+            "not_before = ?, deadline = ?, force = force * ? WHERE run_id = ?");
+    up.bind(1, std::string(schedule::state_name(to)))
+        .bind(2, message)
+        .bind(3, now)
+        .bind(4, std::int64_t{retry ? 1 : 0})
+        .bind(5, container_id.value_or(retry ? std::string() : current->container_id))
+        .bind(6, not_before.value_or(current->not_before))
+        .bind(7, deadline.value_or(retry ? 0 : current->deadline))
+        // a forced rerun stays forced until it ends
+        .bind(8, std::int64_t{schedule::is_final(to) ? 0 : 1})
+        .bind(9, run_id);
+    up.step();
+    record_history(run_id, now, schedule::state_name(current->state), schedule::state_name(to),
+                   message);
 }
 
 bool Ledger::rerun(const std::string& run_id, const std::string& message) {
@@ -315,6 +338,31 @@ bool Ledger::rerun(const std::string& run_id, const std::string& message) {
                        message);
         exec("COMMIT");
         return true;
+    } catch (...) {
+        exec("ROLLBACK");
+        throw;
+    }
+}
+
+void Ledger::retry_publishing(const std::string& run_id, const std::string& message,
+                              std::int64_t not_before) {
+    const std::lock_guard lock(mutex_);
+    exec("BEGIN IMMEDIATE");
+    try {
+        const auto current = get(run_id);
+        if (!current) throw LedgerError("ledger: no run " + run_id);
+        if (current->state != schedule::RunState::publishing)
+            throw LedgerError("ledger: run " + run_id + " is " +
+                              std::string(schedule::state_name(current->state)) +
+                              ", not publishing");
+        const std::int64_t now = now_seconds();
+        Stmt up(static_cast<sqlite3*>(db_),
+                "UPDATE runs SET message = ?, updated = ?, attempt = attempt + 1, not_before = ? "
+                "WHERE run_id = ?");
+        up.bind(1, message).bind(2, now).bind(3, not_before).bind(4, run_id);
+        up.step();
+        record_history(run_id, now, "publishing", "publishing", message);
+        exec("COMMIT");
     } catch (...) {
         exec("ROLLBACK");
         throw;

@@ -87,6 +87,21 @@ public:
                          std::optional<std::string> container_id = std::nullopt,
                          std::optional<std::int64_t> not_before = std::nullopt,
                          std::optional<std::int64_t> deadline = std::nullopt);
+    // The end of an attempt that did not succeed (failed, timed_out,
+    // cancelled) and, when attempts remain, the retry (back to waiting_inputs,
+    // not before `not_before`), in one transaction: a crash between the two
+    // cannot leave a run failed that was to be retried.
+    struct Retry {
+        std::int64_t not_before = 0;
+        std::string message;
+    };
+    RunRecord end_attempt(const std::string& run_id, schedule::RunState to,
+                          const std::string& message, std::optional<Retry> retry);
+    // Publishing failed after the model's container succeeded: the run stays
+    // publishing (its outputs wait in the work folder) and publishing alone
+    // is tried again, not before `not_before`; counts as an attempt.
+    void retry_publishing(const std::string& run_id, const std::string& message,
+                          std::int64_t not_before);
     // An operator's rerun (`mlwm rerun`): a run that is not in progress goes
     // back to waiting_inputs with its attempts reset and `force` set (it runs
     // even if published). Returns false for a run in progress; throws for an
@@ -103,6 +118,10 @@ public:
 
 private:
     void exec(const std::string& sql);
+    // One checked transition and its history row (inside the caller's transaction).
+    void step(const std::string& run_id, schedule::RunState to, const std::string& message,
+              std::optional<std::string> container_id, std::optional<std::int64_t> not_before,
+              std::optional<std::int64_t> deadline);
     // The history row of a change (inside the caller's transaction).
     void record_history(const std::string& run_id, std::int64_t at, std::string_view from,
                         std::string_view to, const std::string& message);

@@ -53,7 +53,39 @@ void remove_run_folders(const RunPlan& plan) {
         if (empty_dir(p)) fs::remove(p, ec);
 }
 
+// The nearest existing folder at or above p (where a folder will be made).
+fs::path existing_ancestor(fs::path p) {
+    std::error_code ec;
+    while (!p.empty() && !fs::exists(p, ec) && p.has_parent_path() && p != p.parent_path())
+        p = p.parent_path();
+    return p;
+}
+
 }  // namespace
+
+std::optional<std::string> space_shortfall(const fs::path& dir, std::uint64_t needed) {
+    const fs::path on = existing_ancestor(dir);
+    std::error_code ec;
+    const fs::space_info sp = fs::space(on, ec);
+    if (ec)
+        return "cannot tell the free space of " + on.string() + " (for " + dir.string() +
+               "): " + ec.message();
+    if (sp.available >= needed) return std::nullopt;
+    return "not enough space to stage the inputs in " + dir.string() + ": they need " +
+           std::to_string(needed) + " bytes, " + std::to_string(sp.available) +
+           " bytes are free on " + on.string();
+}
+
+std::string_view phase_name(Phase p) {
+    switch (p) {
+        case Phase::checking: return "checking";
+        case Phase::staging: return "staging";
+        case Phase::launching: return "launching";
+        case Phase::running: return "running";
+        case Phase::publishing: return "publishing";
+    }
+    return "?";
+}
 
 StoreFactory store_factory(const config::HostConfig& host, storage::S3Counters counters) {
     if (host.storage_type == "file") {
@@ -89,10 +121,31 @@ RunReport execute_run(const RunPlan& plan, const StoreFactory& stores, docker::D
     rep.model = plan.model;
     rep.member = plan.member;
     rep.log_dir = plan.log_dir;
+    // The run's container, kept until its outcome is recorded: on success
+    // until the marker is written, on failure until the caller recorded it
+    // (`leave_failed_container`).
+    std::string container;
+    auto release_container = [&] {
+        if (container.empty()) return;
+        try {
+            docker.remove_container(container, true);
+        } catch (
+            const std::exception&) {  // gone already; a leftover is removed at the next attempt
+        }
+        container.clear();
+    };
+    // the phase the run is in (the one a failure happened in)
+    Phase at = Phase::checking;
     auto fail = [&](Outcome o, const std::string& why) {
         rep.outcome = o;
         rep.message = why;
+        rep.failed_in = at;
+        if (!opts.leave_failed_container) release_container();
+        rep.container_id = container;
         std::error_code ec;
+        // the staged inputs go (they can be downloaded again); the logs stay
+        for (const auto& in : plan.inputs) fs::remove_all(in.local, ec);
+        if (at == Phase::publishing) return rep;  // the outputs wait for another try
         fs::create_directories(plan.log_dir, ec);
         std::ofstream(plan.log_dir / kFailureNote) << outcome_name(o) << ": " << why << "\n";
         prune_failed_runs(plan.work_dir.parent_path().parent_path(), opts.keep_failed_runs);
@@ -102,17 +155,16 @@ RunReport execute_run(const RunPlan& plan, const StoreFactory& stores, docker::D
         // 0. done before? (the marker is written last)
         auto marker_store = stores(plan.marker.bucket);
         if (!opts.force && marker_store->head(plan.marker.key)) {
-            if (opts.resume && !opts.resume->container_id.empty()) try {
-                    docker.remove_container(opts.resume->container_id, true);
-                } catch (const std::exception&) {  // gone already
-                }
+            if (opts.resume) container = opts.resume->container_id;
+            release_container();
             rep.outcome = Outcome::already_done;
             rep.message =
                 "published before: " + plan.marker.uri() + " exists (--force runs it again)";
             return rep;
         }
-        auto phase = [&](const char* name, const std::string& container = {}) {
-            if (opts.before_phase) opts.before_phase(name, container);
+        auto phase = [&](Phase p, const std::string& id = {}) {
+            at = p;
+            if (opts.before_phase) opts.before_phase(p, id);
         };
         auto t_run = Clock::now();
         docker::RunOutcome o;
@@ -120,21 +172,28 @@ RunReport execute_run(const RunPlan& plan, const StoreFactory& stores, docker::D
         const docker::RunOptions run_opts{
             .timeout = std::chrono::duration_cast<std::chrono::milliseconds>(plan.timeout),
             .log_dir = plan.log_dir,
+            .remove = false,
             .on_created =
                 [&](const std::string& id) {
-                    phase("running", id);
+                    container = id;
+                    phase(Phase::running, id);
                     util::failpoint("launching");
                 },
             .on_started = [] { util::failpoint("running"); }};
         if (opts.resume && !opts.resume->container_id.empty()) {
             // 3'. adopt the container a stopped daemon left
             const std::string& id = opts.resume->container_id;
-            phase("running", id);
+            container = id;
+            phase(Phase::running, id);
             started = util::utc_now(true);
             o = docker::adopt_container(docker, id, steady_deadline(opts.resume->deadline),
                                         run_opts);
             finished = util::utc_now(true);
-        } else if (!opts.resume) {
+        } else if (opts.resume) {
+            // publish only: `publishing` was recorded after the container exited 0
+            o.exit_code = 0;
+            at = Phase::publishing;
+        } else {
             // 1. every input complete?
             std::vector<std::string> missing;
             for (const auto& in : plan.inputs) {
@@ -153,16 +212,25 @@ RunReport execute_run(const RunPlan& plan, const StoreFactory& stores, docker::D
                 rep.message = "not complete: " + list;
                 return rep;
             }
-            // 2. stage the inputs; empty output folders
-            phase("staging");
+            // 2. stage the inputs (if the work disk can hold them); empty output folders
+            phase(Phase::staging);
             const auto t_down = Clock::now();
             const auto staging_deadline = phase_deadline(plan.staging_timeout);
+            std::vector<storage::TransferPlan> downloads;
+            std::uint64_t needed = 0;
             for (const auto& in : plan.inputs) {
                 std::error_code ec;
                 fs::remove_all(in.local, ec);
                 const auto store = stores(in.place.bucket);
-                const storage::TransferPlan tp =
-                    storage::plan_download(*store, in.place.key, in.local);
+                downloads.push_back(storage::plan_download(*store, in.place.key, in.local));
+                needed += downloads.back().bytes;
+            }
+            if (const auto short_by = space_shortfall(plan.work_dir, needed))
+                return fail(Outcome::failed, *short_by);
+            for (std::size_t i = 0; i < plan.inputs.size(); ++i) {
+                const auto& in = plan.inputs[i];
+                const auto store = stores(in.place.bucket);
+                const storage::TransferPlan& tp = downloads[i];
                 fs::create_directories(in.local);
                 const auto r = store->download(tp.items, {.concurrency = opts.transfer_concurrency,
                                                           .deadline = staging_deadline});
@@ -189,7 +257,7 @@ RunReport execute_run(const RunPlan& plan, const StoreFactory& stores, docker::D
             rep.download_seconds = seconds_since(t_down);
 
             // 3. the container
-            phase("launching");
+            phase(Phase::launching);
             t_run = Clock::now();
             if (!docker.inspect_image(plan.container.image))
                 docker.pull_image(docker::parse_image_ref(plan.container.image));
@@ -221,8 +289,10 @@ RunReport execute_run(const RunPlan& plan, const StoreFactory& stores, docker::D
                             "output " + out.name + " is empty: the model wrote nothing to " +
                                 out.internal_path + "; logs in " + plan.log_dir.string());
 
+        if (!o.logs_error.empty()) rep.notes.push_back("logs not saved: " + o.logs_error);
+
         // 4. publish: every object, then the marker
-        phase("publishing");
+        phase(Phase::publishing);
         const auto t_up = Clock::now();
         const auto publishing_deadline = phase_deadline(plan.publishing_timeout);
         nlohmann::ordered_json outputs = nlohmann::ordered_json::object();
@@ -268,7 +338,9 @@ RunReport execute_run(const RunPlan& plan, const StoreFactory& stores, docker::D
             rep.outcome = Outcome::succeeded;
             rep.message = "published " + std::to_string(plan.outputs.size()) +
                           " output(s); marker " + plan.marker.uri();
+            for (const auto& n : rep.notes) rep.message += "; " + n;
         }
+        release_container();  // the marker records the run now
         remove_run_folders(plan);
         return rep;
     } catch (const std::exception& e) {

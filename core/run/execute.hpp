@@ -24,6 +24,15 @@ StoreFactory store_factory(const config::HostConfig& host, storage::S3Counters c
 enum class Outcome { succeeded, already_done, inputs_missing, failed, timed_out };
 std::string_view outcome_name(Outcome o);
 
+// The steps of a run, in order; each but `checking` is a ledger state of
+// the daemon (schedule::RunState), written before the step starts.
+enum class Phase { checking, staging, launching, running, publishing };
+std::string_view phase_name(Phase p);
+
+// Why `needed` bytes do not fit below `dir` (its nearest existing folder's
+// free space), or nullopt when they do.
+std::optional<std::string> space_shortfall(const std::filesystem::path& dir, std::uint64_t needed);
+
 struct RunReport {
     std::string run_id, model;
     paths::Member member = 0;
@@ -33,6 +42,13 @@ struct RunReport {
     std::uint64_t bytes_in = 0, bytes_out = 0;
     std::int64_t exit_code = -1;
     std::filesystem::path log_dir;
+    // the container of a failed run, left for the caller to remove once it
+    // has recorded the outcome (ExecuteOptions::leave_failed_container)
+    std::string container_id;
+    // the phase a failure happened in: after `publishing` began, the model's
+    // container had succeeded and only publishing needs another try
+    Phase failed_in = Phase::checking;
+    std::vector<std::string> notes;  // what went wrong without failing the run
     bool ok() const { return outcome == Outcome::succeeded || outcome == Outcome::already_done; }
 };
 
@@ -54,8 +70,13 @@ struct ExecuteOptions {
     // Called before each phase starts ("staging", "launching", "running" with
     // the container id, "publishing"): the daemon writes its ledger here,
     // before the action (write-ahead). May throw to abort the run.
-    std::function<void(const std::string& phase, const std::string& container_id)> before_phase;
+    std::function<void(Phase phase, const std::string& container_id)> before_phase;
     std::optional<Resume> resume;  // nullopt: from the start
+    // A failed run's container (and with it its exit code) is not removed:
+    // the caller removes RunReport::container_id after recording the outcome,
+    // so that a crash in between cannot forget that the model ran. A
+    // succeeded run's container is removed once the marker is written.
+    bool leave_failed_container = false;
 };
 
 RunReport execute_run(const RunPlan& plan, const StoreFactory& stores, docker::DockerClient& docker,

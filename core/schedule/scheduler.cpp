@@ -9,6 +9,7 @@
 #include "run/readiness.hpp"
 #include "schedule/admission.hpp"
 #include "schedule/deadlines.hpp"
+#include "schedule/recovery.hpp"
 #include "schedule/run_state.hpp"
 #include "storage/retry.hpp"
 #include "telemetry/log_events.hpp"
@@ -49,6 +50,17 @@ std::vector<std::string> split(const std::string& s) {
         start = comma + 1;
     }
     return out;
+}
+// The ledger state a run is in during a phase of execute_run.
+RunState state_of(run::Phase p) {
+    switch (p) {
+        case run::Phase::checking: return RunState::waiting_inputs;
+        case run::Phase::staging: return RunState::staging;
+        case run::Phase::launching: return RunState::launching;
+        case run::Phase::running: return RunState::running;
+        case run::Phase::publishing: return RunState::publishing;
+    }
+    return RunState::failed;
 }
 bool has_files(const std::filesystem::path& dir) {
     std::error_code ec;
@@ -112,11 +124,12 @@ bool Scheduler::start() {
 }
 
 // The ledger against the engine and the store, after a start: every run the
-// ledger has in progress either has a container (adopted: waited for with its
-// deadline, or collected if it exited), or has its outputs waiting to be
-// published (published), or starts again. A run with a container is never
-// given a second one; a published run is never run again (the marker check
-// comes first in every path).
+// ledger has in progress either has its container (adopted: waited for with
+// its deadline, or collected if it exited), or has its outputs waiting to be
+// published (published), or starts again (schedule::recover decides). A
+// container is removed only after the ledger recorded its outcome, so a run
+// whose container ran is never given a second one; a published run is never
+// run again (the marker check comes first in every path).
 bool Scheduler::reconcile() {
     if (reconciled_) return true;
     std::vector<ledger::RunRecord> runs;
@@ -139,32 +152,42 @@ bool Scheduler::reconcile() {
     for (const auto& r : runs) {
         const auto ctx = ctx_of(r);
         const config::ModelConfig* m = model(r.model);
-        const auto& found = containers[r.run_id];
         std::optional<paths::AnalysisTime> t;
         try {
             t = paths::parse_analysis_time(r.analysis_time);
         } catch (const std::exception&) {
         }
-        if (m && t && !found.empty()) {
-            const auto& c = found.front();  // never more than one: launch checks
-            run::Resume resume{.container_id = c.id};
-            if (r.deadline > 0) resume.deadline = Clock::from_time_t(r.deadline);
-            s_.log->info(ev::kRunAdopted,
-                         "adopting container " + c.id.substr(0, 12) + " (" + c.state +
-                             ") left by the previous daemon in " + std::string(state_name(r.state)),
-                         ctx);
-            launch(*m, *t, static_cast<paths::Member>(r.member), split(r.gpus), resume);
-            ++adopted;
-            continue;
-        }
         const run::RunPlan plan =
             m && t ? run::plan_run(*m, *t, static_cast<paths::Member>(r.member), s_.host.work_dir)
                    : run::RunPlan{};
         const bool outputs_ready =
-            m && t && r.state == RunState::publishing && !plan.outputs.empty() &&
+            !plan.outputs.empty() &&
             std::all_of(plan.outputs.begin(), plan.outputs.end(),
                         [](const run::PlannedDataset& o) { return has_files(o.local); });
-        if (outputs_ready) {
+        std::vector<FoundContainer> found;
+        for (const auto& c : containers[r.run_id]) found.push_back({c.id, c.state});
+        Recovery rec = recover(r.state, r.container_id, found, outputs_ready);
+        if (!m || !t) rec.action = Recovery::Action::retry;  // (becomes failed below)
+        for (const auto& id : rec.remove) {
+            try {
+                s_.docker->remove_container(id, true);
+            } catch (const std::exception& e) {
+                s_.log->warn(ev::kDaemonError,
+                             "removing container " + id.substr(0, 12) + " failed: " + e.what(),
+                             ctx);
+            }
+        }
+        const std::string was(state_name(r.state));
+        if (rec.action == Recovery::Action::adopt) {
+            run::Resume resume{.container_id = rec.container};
+            if (r.deadline > 0) resume.deadline = Clock::from_time_t(r.deadline);
+            s_.log->info(ev::kRunAdopted,
+                         "adopting container " + rec.container.substr(0, 12) +
+                             " left by the previous daemon in " + was,
+                         ctx);
+            launch(*m, *t, static_cast<paths::Member>(r.member), split(r.gpus), resume);
+            ++adopted;
+        } else if (rec.action == Recovery::Action::publish) {
             s_.log->info(
                 ev::kRunAdopted,
                 "publishing the outputs the previous daemon left in " + plan.work_dir.string(),
@@ -172,19 +195,19 @@ bool Scheduler::reconcile() {
             launch(*m, *t, static_cast<paths::Member>(r.member), {},
                    run::Resume{.publish_only = true});
             ++republished;
-            continue;
+        } else {
+            s_.ledger->end_attempt(
+                r.run_id, RunState::failed,
+                "interrupted by a daemon stop in " + was +
+                    (m ? "" : "; its model is no longer configured"),
+                m ? std::optional(ledger::Ledger::Retry{unix_now(), "retry after the restart"})
+                  : std::nullopt);
+            s_.log->warn(
+                ev::kRunInterrupted,
+                "interrupted in " + was + (m ? "; it will be retried" : "; model not configured"),
+                ctx);
+            ++retried;
         }
-        const std::string was(state_name(r.state));
-        s_.ledger->transition(r.run_id, RunState::failed,
-                              "interrupted by a daemon stop in " + was +
-                                  (m ? "" : "; its model is no longer configured"));
-        if (m)
-            s_.ledger->transition(r.run_id, RunState::waiting_inputs, "retry after the restart",
-                                  std::nullopt, unix_now());
-        s_.log->warn(
-            ev::kRunInterrupted,
-            "interrupted in " + was + (m ? "; it will be retried" : "; model not configured"), ctx);
-        ++retried;
     }
     s_.log->info(ev::kLedgerRecovered, std::to_string(adopted) + " container(s) adopted, " +
                                            std::to_string(republished) +
@@ -212,9 +235,11 @@ void Scheduler::success_gauges(const std::string& model, std::int64_t at,
     s_.metrics->last_success.Add({{"model", model}}).Set(static_cast<double>(at));
     if (analysis_time.empty()) return;
     try {
-        s_.metrics->newest_completed.Add({{"model", model}})
-            .Set(static_cast<double>(
-                util::unix_seconds(paths::parse_analysis_time(analysis_time).time_point())));
+        // only ever rises: an older cycle finishing late does not move it back
+        auto& newest = s_.metrics->newest_completed.Add({{"model", model}});
+        const auto t = static_cast<double>(
+            util::unix_seconds(paths::parse_analysis_time(analysis_time).time_point()));
+        if (t > newest.Value()) newest.Set(t);
     } catch (const std::exception&) {  // not an analysis time: the gauge keeps its value
     }
 }
@@ -487,6 +512,17 @@ void Scheduler::admit_ready(const PollResult& r) {
             }
     }
     if (!launching_) return;
+    // runs whose publishing failed after their model succeeded: publish again
+    for (const auto& rec : s_.ledger->in_state(RunState::publishing)) {
+        const config::ModelConfig* m = model(rec.model);
+        if (!m || active_.contains(rec.run_id) || rec.not_before > unix_now()) continue;
+        try {
+            const auto t = paths::parse_analysis_time(rec.analysis_time);
+            launch(*m, t, static_cast<paths::Member>(rec.member), {},
+                   run::Resume{.publish_only = true});
+        } catch (const std::invalid_argument&) {  // not an analysis time: not ours to publish
+        }
+    }
     struct Ready {
         const config::ModelConfig* model;
         paths::AnalysisTime t;
@@ -591,9 +627,11 @@ void Scheduler::launch(const config::ModelConfig& m, const paths::AnalysisTime& 
             .transfer_concurrency = static_cast<std::size_t>(s_.host.transfer_concurrency),
             .keep_failed_runs = s_.host.keep_failed_runs,
             .mlwm_version = s_.mlwm_version,
-            .resume = resume};
-        opts.before_phase = [&](const std::string& phase, const std::string& container) {
-            const auto to = parse_state(phase).value_or(RunState::failed);
+            .resume = resume,
+            .leave_failed_container = true};
+        opts.before_phase = [&](run::Phase p, const std::string& container) {
+            const RunState to = state_of(p);
+            const std::string phase(run::phase_name(p));
             if (!phase_now.empty()) {
                 s_.metrics->phase_duration
                     .Add({{"model", plan.model}, {"phase", phase_now}},
@@ -629,8 +667,27 @@ void Scheduler::launch(const config::ModelConfig& m, const paths::AnalysisTime& 
         asio::post(io_, [this, id = plan.run_id, report, max_attempts, retry_delay]() {
             guarded("recording the end of " + id,
                     [&] { finished(id, report, max_attempts, retry_delay); });
+            // recorded (or not: then the next start adopts it): the container can go
+            if (!report.container_id.empty())
+                asio::post(pool_, [this, report] { remove_container(report); });
         });
     });
+}
+
+void Scheduler::remove_container(const run::RunReport& report) {
+    const auto rec = s_.ledger->get(report.run_id);
+    // the ledger still waits for this container's outcome: kept for the next start
+    if (!rec || (rec->container_id == report.container_id &&
+                 (rec->state == RunState::launching || rec->state == RunState::running)))
+        return;
+    try {
+        s_.docker->remove_container(report.container_id, true);
+    } catch (const std::exception& e) {
+        s_.log->warn(ev::kDaemonError,
+                     "removing container " + report.container_id.substr(0, 12) +
+                         " failed: " + e.what() + " (removed at the run's next attempt)",
+                     {report.run_id, report.model, ""});
+    }
 }
 
 void Scheduler::finished(const std::string& run_id, const run::RunReport& rep, int max_attempts,
@@ -669,31 +726,46 @@ void Scheduler::finished(const std::string& run_id, const run::RunReport& rep, i
         case run::Outcome::timed_out: {
             const bool timed_out = rep.outcome == run::Outcome::timed_out;
             const RunState now = rec ? rec->state : RunState::waiting_inputs;
-            const RunState to =
-                timed_out && now == RunState::running ? RunState::timed_out : RunState::failed;
-            if (transition_allowed(now, to)) s_.ledger->transition(run_id, to, rep.message);
-            s_.log->error(ev::kRunFailed, rep.message, ctx);
-            outcome(timed_out ? "timed_out" : "failed");
             const int attempt = rec ? rec->attempt : 0;
-            if (attempt + 1 < max_attempts) {
+            const auto not_before = [&] {
                 static thread_local std::mt19937_64 rng{std::random_device{}()};
                 const storage::RetryPolicy policy{
                     max_attempts, retry_delay,
                     std::max<std::chrono::milliseconds>(retry_delay, std::chrono::minutes(15))};
                 const auto wait = storage::backoff(
                     policy, attempt, std::uniform_real_distribution<double>(0, 1)(rng));
-                const std::int64_t not_before =
-                    unix_now() + std::chrono::duration_cast<std::chrono::seconds>(wait).count();
-                s_.ledger->transition(
-                    run_id, RunState::waiting_inputs,
-                    "retry " + std::to_string(attempt + 2) + " of " + std::to_string(max_attempts),
-                    std::nullopt, not_before);
+                return unix_now() + std::chrono::duration_cast<std::chrono::seconds>(wait).count();
+            };
+            outcome(timed_out ? "timed_out" : "failed");
+            // the model succeeded, publishing failed: publishing alone is tried again
+            if (now == RunState::publishing && rep.failed_in == run::Phase::publishing &&
+                attempt + 1 < max_attempts) {
+                const std::int64_t at = not_before();
+                s_.ledger->retry_publishing(run_id, rep.message, at);
+                s_.log->error(ev::kRunFailed, rep.message, ctx);
+                s_.log->info(ev::kRunRetry,
+                             "publishing again (attempt " + std::to_string(attempt + 2) + " of " +
+                                 std::to_string(max_attempts) + ") in " +
+                                 std::to_string(at - unix_now()) + " s; the model is not run again",
+                             ctx);
+                return;
+            }
+            const RunState to =
+                timed_out && now == RunState::running ? RunState::timed_out : RunState::failed;
+            std::optional<ledger::Ledger::Retry> retry;
+            if (attempt + 1 < max_attempts)
+                retry =
+                    ledger::Ledger::Retry{not_before(), "retry " + std::to_string(attempt + 2) +
+                                                            " of " + std::to_string(max_attempts)};
+            // the failure and the retry in one transaction
+            if (transition_allowed(now, to)) s_.ledger->end_attempt(run_id, to, rep.message, retry);
+            s_.log->error(ev::kRunFailed, rep.message, ctx);
+            if (retry)
                 s_.log->info(ev::kRunRetry,
                              "attempt " + std::to_string(attempt + 2) + " of " +
                                  std::to_string(max_attempts) + " in " +
-                                 std::to_string(not_before - unix_now()) + " s",
+                                 std::to_string(retry->not_before - unix_now()) + " s",
                              ctx);
-            }
             return;
         }
     }

@@ -91,6 +91,8 @@ private:
                 std::optional<run::Resume> resume);
     void finished(const std::string& run_id, const run::RunReport& report, int max_attempts,
                   std::chrono::seconds retry_delay);
+    // Removes a finished run's container once the ledger holds its outcome.
+    void remove_container(const run::RunReport& report);
     const config::ModelConfig* model(const std::string& name) const;
 
     boost::asio::io_context& io_;

@@ -42,6 +42,7 @@ struct S3Store::Request {
     // response body: memory (response), or a file at an offset
     int out_fd = -1;
     std::uint64_t out_offset = 0, out_written = 0;
+    std::string local_path;  // the file in_fd or out_fd belongs to (for errors)
     bool hash_out = false;
     util::Md5 out_md5;
     std::string out_md5_hex;
@@ -56,7 +57,10 @@ struct S3Store::Request {
     Clock::time_point not_before{};
     bool ok = false;
     std::string error, s3_code;
-    std::string extra_check_error;        // set by `check` to force a retry
+    std::string extra_check_error;  // set by `check` to force a retry
+    // a local file's read or write failed (curl then only says "Failure
+    // writing output to destination"): what and why, with errno's text
+    std::string local_error;
     std::function<bool(Request&)> check;  // after an ok status: data verified?
     std::function<void(Request&)> on_done;
     std::function<void(std::uint64_t)> on_bytes;
@@ -79,6 +83,7 @@ struct S3Store::Request {
         curl_code = CURLE_OK;
         errbuf[0] = '\0';
         extra_check_error.clear();
+        local_error.clear();
     }
 };
 
@@ -126,8 +131,7 @@ std::size_t on_body(char* data, std::size_t size, std::size_t n, void* user) {
                                    static_cast<off_t>(r->out_offset + r->out_written + done));
         if (w < 0) {
             if (errno == EINTR) continue;
-            std::snprintf(r->errbuf, sizeof r->errbuf, "writing the temporary file failed: %s",
-                          std::strerror(errno));
+            r->local_error = "writing " + r->local_path + " failed: " + std::strerror(errno);
             return 0;  // CURLE_WRITE_ERROR: not retried
         }
         done += static_cast<std::size_t>(w);
@@ -147,8 +151,8 @@ std::size_t on_read(char* buffer, std::size_t size, std::size_t n, void* user) {
         const ssize_t rd =
             ::pread(r->in_fd, buffer, want, static_cast<off_t>(r->in_offset + r->in_pos));
         if (rd <= 0) {
-            std::snprintf(r->errbuf, sizeof r->errbuf, "reading the file to upload failed%s",
-                          rd == 0 ? ": it shrank" : "");
+            r->local_error = "reading " + r->local_path +
+                             " failed: " + (rd == 0 ? "it shrank" : std::strerror(errno));
             return CURL_READFUNC_ABORT;
         }
         got = static_cast<std::size_t>(rd);
@@ -350,7 +354,9 @@ void S3Store::execute(std::vector<std::shared_ptr<Request>> requests, std::size_
             // the message of the final failure
             std::string where = "s3://" + bucket_ + "/" + r->key;
             std::string msg = "S3 " + r->operation + " " + where + ": ";
-            if (transport) {
+            if (!r->local_error.empty()) {
+                msg += r->local_error;
+            } else if (transport) {
                 msg += std::string("connection to ") + config_.endpoint +
                        " failed: " + (r->errbuf[0] ? r->errbuf : curl_easy_strerror(r->curl_code));
             } else if (!r->extra_check_error.empty()) {
@@ -689,6 +695,7 @@ TransferReport S3Store::download(const std::vector<TransferItem>& items,
                 if (st->fd < 0)
                     return "cannot create " + st->tmp.string() + ": " + std::strerror(errno);
                 q.out_fd = st->fd;
+                q.local_path = st->tmp.string();
                 return "";
             };
             r->on_bytes = progress;
@@ -791,6 +798,7 @@ TransferReport S3Store::upload(const std::vector<TransferItem>& items,
                        std::to_string(st->size) + " bytes when planned, " +
                        std::to_string(sb.st_size) + " now)";
             q.in_fd = st->fd;  // a multipart create sends no body: its parts use st->fd
+            q.local_path = st->item.path.string();
             return "";
         };
         if (st->size <= tuning_.multipart_threshold) {
@@ -836,6 +844,7 @@ TransferReport S3Store::upload(const std::vector<TransferItem>& items,
                 auto p = make("UploadPart", "PUT", st->item.key);
                 p->query = {{"partNumber", std::to_string(i + 1)}, {"uploadId", st->upload_id}};
                 p->in_fd = st->fd;
+                p->local_path = st->item.path.string();
                 p->in_offset = i * part;
                 p->in_size = std::min(part, st->size - i * part);
                 p->hash_in = true;

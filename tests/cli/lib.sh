@@ -6,6 +6,7 @@ CHECKS=0
 OUT=""
 ERR=""
 STATUS=0
+LAST_CMD=""
 _tmp=$(mktemp -d)
 trap 'rm -rf "$_tmp"' EXIT
 

@@ -4,6 +4,11 @@
 EP=${MLWM_TEST_S3_ENDPOINT:?}
 SOCK=${MLWM_TEST_DOCKER_SOCKET:?}
 aws_() { /usr/bin/aws --endpoint-url "$EP" "$@"; }
+# empty test buckets: start-after skips analysis times older than the newest seen
+clean_buckets() {
+    aws_ s3 rm --recursive --only-show-errors "s3://mlwm-inputs/harmonie_cy46/" >/dev/null
+    aws_ s3 rm --recursive --only-show-errors "s3://mlwm-outputs/" >/dev/null
+}
 docker_() { DOCKER_HOST=unix://$SOCK docker "$@"; }
 DPID=
 stop_daemon() { [ -n "$DPID" ] && kill -TERM "$DPID" 2>/dev/null; wait "$DPID" 2>/dev/null; DPID=; }

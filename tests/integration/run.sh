@@ -67,5 +67,9 @@ for engine in ${MLWM_ENGINES:-docker podman}; do
         bash "$here/test_daemon_systemd.sh" "$BUILD/daemon/mlwm"
         echo "--- the daemon killed and restarted (failpoints), cancel/rerun, late alerts, S3 outage"
         bash "$here/test_daemon_recovery.sh" "$BUILD/daemon/mlwm"
+        echo "--- the daemon when mlwm's side fails: a full work disk, a failed publication"
+        bash "$here/test_daemon_faults.sh" "$BUILD/daemon/mlwm"
+        echo "--- chaos: the daemon SIGKILLed 50 times at random and aimed moments, CPUs busy"
+        bash "$here/test_daemon_chaos.sh" "$BUILD/daemon/mlwm"
     fi
 done

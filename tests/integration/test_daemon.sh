@@ -5,7 +5,7 @@
 # alerts and the dashboard query exist), a foreign key, a malformed
 # configuration on SIGHUP, SIGTERM, a restart that repeats nothing, and the
 # global concurrency limit (3 models x 2 analysis times, limit 2, checked
-# through the engine). Needs MLWM_TEST_S3_ENDPOINT, MLWM_TEST_DOCKER_SOCKET, AWS_*.
+# through the engine), a slow-header flood against the endpoints. Needs MLWM_TEST_S3_ENDPOINT, MLWM_TEST_DOCKER_SOCKET, AWS_*.
 source "$(dirname "$0")/../cli/lib.sh"
 MLWM=$1
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -13,9 +13,7 @@ PORT=${MLWM_TEST_DAEMON_PORT:-19287}
 W=$(mktemp -d /tmp/mlwm-daemon.XXXXXX)
 source "$(dirname "$0")/daemon_lib.sh"
 
-# a clean bucket: start-after skips analysis times older than the newest seen
-aws_ s3 rm --recursive --only-show-errors "s3://mlwm-inputs/harmonie_cy46/" >/dev/null
-aws_ s3 rm --recursive --only-show-errors "s3://mlwm-outputs/" >/dev/null
+clean_buckets
 mkdir -p "$W/configurations"
 ln -s "$ROOT/configurations/persistence" "$W/configurations/persistence"
 write_config 2 2
@@ -23,6 +21,13 @@ write_config 2 2
     --build-arg BASE_IMAGE=mlwm-test/busybox:1 --quiet >/dev/null 2>&1
 
 start_daemon
+run curl -s "http://127.0.0.1:$PORT/livez"
+expect_stdout_contains "ok"
+# a flood of connections that send half a header: /livez still answers, and
+# the server closes them (header-read timeout, connection cap)
+run /usr/bin/python3 "$ROOT/tests/integration/http_flood.py" "$PORT" 900
+expect_status 0
+expect_stdout_contains "900 slow connections: 900 closed by the server"
 run curl -s "http://127.0.0.1:$PORT/livez"
 expect_stdout_contains "ok"
 # one daemon per state folder: a second one is refused, naming the first
@@ -166,6 +171,5 @@ CHECKS=$((CHECKS + 2))
 [ "$max" -ge 2 ] || _fail "the limit is used: 2 containers at once (saw $max)"
 stop_daemon
 
-aws_ s3 rm --recursive --only-show-errors "s3://mlwm-inputs/harmonie_cy46/" >/dev/null
-aws_ s3 rm --recursive --only-show-errors "s3://mlwm-outputs/" >/dev/null
+clean_buckets
 finish

@@ -17,8 +17,7 @@ PORT=${MLWM_TEST_DAEMON_PORT:-19288}
 W=$(mktemp -d /tmp/mlwm-recovery.XXXXXX)
 source "$(dirname "$0")/daemon_lib.sh"
 
-aws_ s3 rm --recursive --only-show-errors "s3://mlwm-inputs/harmonie_cy46/" >/dev/null
-aws_ s3 rm --recursive --only-show-errors "s3://mlwm-outputs/" >/dev/null
+clean_buckets
 mkdir -p "$W/configurations"
 write_config 1 4
 write_model crash "sleep 4"
@@ -223,6 +222,10 @@ wait_for 60 marker_exists crash 2023-11-07T06:00Z || _fail "polling resumes afte
 upload_time 2023-11-07T03:00Z
 CHECKS=$((CHECKS + 1))
 wait_for 60 marker_exists crash 2023-11-07T03:00Z || _fail "a late-landing older cycle is found"
+# ...and the newest published analysis time does not move back to it
+wait_for 10 state_is crash/2023-11-07T0300Z/member0 succeeded
+run /usr/bin/python3 -c 'import sys; print(int(float(sys.argv[1])))' "$(metric 'mlwm_newest_completed_analysis_time_seconds\{model="crash"\}')"
+expect_stdout "$(date -u -d 2023-11-07T06:00Z +%s)"
 stop_daemon
 }
 
@@ -279,6 +282,5 @@ for section in ${MLWM_TEST_SECTIONS:-crash cancel outage late ledger}; do
     "section_$section"
 done
 
-aws_ s3 rm --recursive --only-show-errors "s3://mlwm-inputs/harmonie_cy46/" >/dev/null
-aws_ s3 rm --recursive --only-show-errors "s3://mlwm-outputs/" >/dev/null
+clean_buckets
 finish

@@ -23,8 +23,7 @@ source "$HERE/daemon_lib.sh"
 RECORDER=
 trap 'stop_daemon; [ -n "$RECORDER" ] && kill "$RECORDER" 2>/dev/null; [ "$FAILED" -eq 0 ] || { echo "--- daemon log (tail)" >&2; tail -n 40 "$W/daemon.log" >&2; }; rm -rf "$W" "$_tmp"' EXIT
 
-aws_ s3 rm --recursive --only-show-errors "s3://mlwm-inputs/harmonie_cy46/" >/dev/null
-aws_ s3 rm --recursive --only-show-errors "s3://mlwm-outputs/" >/dev/null
+clean_buckets
 mkdir -p "$W/configurations"
 write_config 1 2
 write_model slow "sleep 5"

@@ -6,6 +6,7 @@
 #include "config/model_config.hpp"
 #include "ledger/ledger.hpp"
 #include "schedule/discovery.hpp"
+#include "schedule/recovery.hpp"
 #include "schedule/run_state.hpp"
 
 using namespace mlwm;
@@ -150,4 +151,50 @@ TEST_CASE("ledger: write-ahead transitions, history, restart") {
         CHECK_THROWS_AS(l.transition("nope", S::staging, ""), ledger::LedgerError);
     }
     fs::remove_all(dir);
+}
+
+TEST_CASE("recovery after a restart: adopt, publish or retry; never a second container") {
+    using A = Recovery::Action;
+    const std::vector<FoundContainer> none;
+    // running: the recorded container is adopted whatever its state (exited:
+    // collected, its exit code read from the engine)
+    for (const char* st : {"running", "exited", "created"}) {
+        const auto r = recover(S::running, "c1", {{"c1", st}}, false);
+        CHECK(r.action == A::adopt);
+        CHECK(r.container == "c1");
+        CHECK(r.remove.empty());
+    }
+    // ...and a leftover of an earlier attempt beside it is removed
+    auto r = recover(S::running, "c2", {{"c1", "exited"}, {"c2", "running"}}, false);
+    CHECK(r.action == A::adopt);
+    CHECK(r.container == "c2");
+    CHECK(r.remove == std::vector<std::string>{"c1"});
+    // running without its container (removed by someone else): run again
+    r = recover(S::running, "c1", none, true);
+    CHECK(r.action == A::retry);
+    r = recover(S::running, "c1", {{"c0", "exited"}}, false);
+    CHECK(r.action == A::retry);
+    CHECK(r.remove == std::vector<std::string>{"c0"});
+    // launching: a created container never ran: adopted (started); an exited
+    // one is a leftover of an earlier attempt
+    r = recover(S::launching, "", {{"c0", "exited"}, {"c1", "created"}}, false);
+    CHECK(r.action == A::adopt);
+    CHECK(r.container == "c1");
+    CHECK(r.remove == std::vector<std::string>{"c0"});
+    r = recover(S::launching, "", {{"c0", "exited"}}, false);
+    CHECK(r.action == A::retry);
+    // publishing: the container exited 0 before this was recorded; its
+    // outputs are published, the container (kept until now) removed
+    r = recover(S::publishing, "c1", {{"c1", "exited"}}, true);
+    CHECK(r.action == A::publish);
+    CHECK(r.remove == std::vector<std::string>{"c1"});
+    // publishing with the outputs gone (published and cleaned up): a retry,
+    // whose marker check ends it without running the model
+    r = recover(S::publishing, "c1", none, false);
+    CHECK(r.action == A::retry);
+    // staging: no container yet; leftovers removed
+    r = recover(S::staging, "", {{"c0", "exited"}}, true);
+    CHECK(r.action == A::retry);
+    CHECK(r.remove == std::vector<std::string>{"c0"});
+    CHECK(recovery_action_name(A::publish) == "publish");
 }

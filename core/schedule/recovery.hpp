@@ -1,0 +1,42 @@
+// What a restarted daemon does with a run the ledger has in progress, given
+// the containers the engine has for it (pure). The rule behind it: a run's
+// outcome is never forgotten and a run with a container never gets a second
+// one. The ledger records `running` with the container's id before the start,
+// and `publishing` only once that container exited 0 (before it is removed),
+// so:
+//   running    + its container (any state) -> adopt it (wait or collect)
+//   launching  + a created container       -> adopt it (start it: it never ran)
+//   publishing + outputs in the work folder -> publish them (no container)
+//   otherwise                               -> retry (the marker check comes
+//                                              first, so a published run is
+//                                              never run again)
+// Containers of the run that are not adopted are leftovers of earlier
+// attempts (their outcome recorded before): removed.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "schedule/run_state.hpp"
+
+namespace mlwm::schedule {
+
+struct FoundContainer {
+    std::string id;
+    std::string state;  // the engine's: created, running, exited, ...
+};
+
+struct Recovery {
+    enum class Action { adopt, publish, retry } action = Action::retry;
+    std::string container;            // adopt: the container to wait for
+    std::vector<std::string> remove;  // leftovers to remove first
+};
+
+// `recorded` is the container id the ledger holds for the run ("" if none);
+// `outputs_ready`: every output folder of the run holds files.
+Recovery recover(RunState state, const std::string& recorded,
+                 const std::vector<FoundContainer>& found, bool outputs_ready);
+
+std::string_view recovery_action_name(Recovery::Action a);
+
+}  // namespace mlwm::schedule
