@@ -32,4 +32,33 @@ inline constexpr const char* kLedgerRecoveryDeferred = "ledger.recovery_deferred
 inline constexpr const char* kLateArrival = "late.arrival";
 inline constexpr const char* kLateCompletion = "late.completion";
 
+// Every event above (the catalogue's test checks docs/log-events.md against it).
+inline constexpr const char* kAll[] = {kDaemonStarting,
+                                       kDaemonReady,
+                                       kDaemonStopping,
+                                       kDaemonStopped,
+                                       kDaemonError,
+                                       kConfigReloaded,
+                                       kConfigReloadFailed,
+                                       kConfigRestartNeeded,
+                                       kLedgerRecovered,
+                                       kHttpListening,
+                                       kPollFailed,
+                                       kPollRecovered,
+                                       kNewAnalysisTime,
+                                       kForeignEntry,
+                                       kRunState,
+                                       kRunSucceeded,
+                                       kRunFailed,
+                                       kRunRetry,
+                                       kRunAlreadyDone,
+                                       kRunExpired,
+                                       kRunInterrupted,
+                                       kRunAdopted,
+                                       kRunCancelled,
+                                       kRunUnrunnable,
+                                       kLedgerRecoveryDeferred,
+                                       kLateArrival,
+                                       kLateCompletion};
+
 }  // namespace mlwm::telemetry::events
