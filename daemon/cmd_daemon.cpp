@@ -244,8 +244,8 @@ int daemon_main(const cli::ParsedArgs& a) {
                 "STATUS=" + std::to_string(scheduler.active_runs()) + " run(s) active, ";
             try {
                 auto counts = ledger.count_by_state();
-                line += std::to_string(counts[schedule::RunState::succeeded]) + " succeeded, " +
-                        std::to_string(counts[schedule::RunState::failed]) + " failed";
+                line += std::to_string(counts[run::RunState::succeeded]) + " succeeded, " +
+                        std::to_string(counts[run::RunState::failed]) + " failed";
             } catch (const std::exception& e) {
                 line += std::string("the ledger cannot be read: ") + e.what();
             }
@@ -308,7 +308,7 @@ int status_main(const cli::ParsedArgs& a) {
         runs = nlohmann::json::array();
         for (const auto& r : ledger.recent(50))
             runs.push_back({{"run_id", r.run_id},
-                            {"state", schedule::state_name(r.state)},
+                            {"state", run::state_name(r.state)},
                             {"attempt", r.attempt},
                             {"message", r.message}});
         source = "the ledger " + (l.host.state_dir / "ledger.sqlite3").string() +

@@ -14,7 +14,7 @@
 
 namespace mlwm::app {
 namespace {
-using schedule::RunState;
+using run::RunState;
 
 struct Target {
     const config::ModelConfig* model = nullptr;
@@ -74,14 +74,14 @@ int rerun_main(const cli::ParsedArgs& a) {
                                           static_cast<int>(member));
         if (!ledger.rerun(id, "rerun requested by an operator")) {
             std::printf("%s: in progress (%s); not changed ('mlwm cancel' first)\n", id.c_str(),
-                        std::string(schedule::state_name(before.state)).c_str());
+                        std::string(run::state_name(before.state)).c_str());
             ++refused;
             continue;
         }
         std::printf(
             "%s: scheduled again (was %s); runs at the daemon's next poll, even if "
             "published\n",
-            id.c_str(), std::string(schedule::state_name(before.state)).c_str());
+            id.c_str(), std::string(run::state_name(before.state)).c_str());
     }
     std::fflush(stdout);
     return refused ? kExitFailure : kExitOk;
@@ -101,15 +101,15 @@ int cancel_main(const cli::ParsedArgs& a) {
                         id.c_str());
             continue;
         }
-        if (schedule::is_final(rec->state)) {
+        if (run::is_final(rec->state)) {
             std::printf("%s: already %s; nothing to cancel\n", id.c_str(),
-                        std::string(schedule::state_name(rec->state)).c_str());
+                        std::string(run::state_name(rec->state)).c_str());
             continue;
         }
         // the ledger first: the daemon then neither retries nor publishes it
         ledger.transition(id, RunState::cancelled, "cancelled by an operator");
         std::string stopped;
-        if (schedule::is_active(rec->state)) {
+        if (run::is_active(rec->state)) {
             try {
                 if (!docker) docker = std::make_unique<docker::DockerClient>(l.host.docker_socket);
                 for (const auto& c : docker->list_containers({"org.mlwm.run-id=" + id}))
@@ -127,7 +127,7 @@ int cancel_main(const cli::ParsedArgs& a) {
             }
         }
         std::printf("%s: cancelled (was %s);%s\n", id.c_str(),
-                    std::string(schedule::state_name(rec->state)).c_str(),
+                    std::string(run::state_name(rec->state)).c_str(),
                     stopped.empty() ? " no container was running" : stopped.c_str());
     }
     std::fflush(stdout);

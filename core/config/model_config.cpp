@@ -280,13 +280,12 @@ ModelConfig parse_model_config(const std::string& name, const std::string& file,
     }
     c.command = r.string_list(root, "command", "");
     if (auto cu = r.string(root, "catch_up", "", false)) {
-        c.catch_up = *cu;
-        if (*cu != "all" && *cu != "latest") try {
-                (void)parse_iso_duration(*cu);
-            } catch (const std::invalid_argument&) {
-                r.issue(root["catch_up"], "catch_up",
-                        "'" + *cu + "': expected all, latest or a maximum age such as P2D");
-            }
+        try {
+            c.catch_up = parse_catch_up(*cu);
+        } catch (const std::invalid_argument&) {
+            r.issue(root["catch_up"], "catch_up",
+                    "'" + *cu + "': expected all, latest or a maximum age such as P2D");
+        }
     }
     if (auto m = r.integer(root, "max_attempts", "", 1, 100)) c.max_attempts = static_cast<int>(*m);
     if (auto d = r.duration(root, "retry_delay", "")) c.retry_delay = *d;

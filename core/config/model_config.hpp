@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "config/catch_up.hpp"
 #include "docker/container_spec.hpp"
 #include "paths/key.hpp"
 
@@ -62,7 +63,7 @@ struct ModelConfig {
     std::string network = "none";
     std::vector<std::string> command;  // empty: the image's CMD
     // daemon
-    std::string catch_up = "all";  // all | latest | maximum age (ISO 8601, e.g. P2D)
+    CatchUp catch_up;  // all | latest | maximum age (ISO 8601, e.g. P2D)
     int max_attempts = 3;
     // the first retry waits up to this (full jitter), doubling per attempt up to 15 min
     std::chrono::seconds retry_delay{60};

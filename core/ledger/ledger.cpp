@@ -63,7 +63,7 @@ RunRecord read_record(const Stmt& s) {
     r.model = s.text(1);
     r.analysis_time = s.text(2);
     r.member = static_cast<int>(s.integer(3));
-    r.state = schedule::parse_state(s.text(4)).value_or(schedule::RunState::failed);
+    r.state = run::parse_state(s.text(4)).value_or(run::RunState::failed);
     r.attempt = static_cast<int>(s.integer(5));
     r.container_id = s.text(6);
     r.not_before = s.integer(7);
@@ -167,7 +167,7 @@ RunRecord Ledger::ensure(const std::string& run_id, const std::string& model,
     return *get(run_id);
 }
 
-std::vector<bool> Ledger::ensure_all(const std::vector<NewRun>& runs, schedule::RunState state,
+std::vector<bool> Ledger::ensure_all(const std::vector<NewRun>& runs, run::RunState state,
                                      const std::string& message) {
     const std::lock_guard lock(mutex_);
     std::vector<bool> inserted(runs.size(), false);
@@ -176,7 +176,7 @@ std::vector<bool> Ledger::ensure_all(const std::vector<NewRun>& runs, schedule::
     exec("BEGIN IMMEDIATE");
     try {
         const std::int64_t now = now_seconds();
-        const std::string st(schedule::state_name(state));
+        const std::string st(run::state_name(state));
         Stmt ins(db,
                  "INSERT OR IGNORE INTO runs (run_id, model, analysis_time, member, state, "
                  "message, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
@@ -196,7 +196,7 @@ std::vector<bool> Ledger::ensure_all(const std::vector<NewRun>& runs, schedule::
                 .bind(8, now);
             ins.step();
             inserted[i] = sqlite3_changes(db) > 0;
-            if (!inserted[i] || state == schedule::RunState::waiting_inputs) continue;
+            if (!inserted[i] || state == run::RunState::waiting_inputs) continue;
             hist.reset();
             hist.bind(1, r.run_id).bind(2, now).bind(3, st).bind(4, message);
             hist.step();
@@ -223,12 +223,12 @@ std::vector<RunRecord> Ledger::unfinished() {
     return out;
 }
 
-std::map<schedule::RunState, std::size_t> Ledger::count_by_state() {
+std::map<run::RunState, std::size_t> Ledger::count_by_state() {
     const std::lock_guard lock(mutex_);
     Stmt s(static_cast<sqlite3*>(db_), "SELECT state, COUNT(*) FROM runs GROUP BY state");
-    std::map<schedule::RunState, std::size_t> out;
+    std::map<run::RunState, std::size_t> out;
     while (s.step())
-        if (auto st = schedule::parse_state(s.text(0)))
+        if (auto st = run::parse_state(s.text(0)))
             out[*st] = static_cast<std::size_t>(s.integer(1));
     return out;
 }
@@ -239,7 +239,7 @@ std::map<std::string, Ledger::Succeeded> Ledger::succeeded_by_model() {
     Stmt s(static_cast<sqlite3*>(db_),
            "SELECT model, MAX(updated), MAX(analysis_time) FROM runs WHERE state = ? GROUP BY "
            "model");
-    s.bind(1, std::string(schedule::state_name(schedule::RunState::succeeded)));
+    s.bind(1, std::string(run::state_name(run::RunState::succeeded)));
     std::map<std::string, Succeeded> out;
     while (s.step()) out[s.text(0)] = {s.integer(1), s.text(2)};
     return out;
@@ -254,7 +254,7 @@ std::optional<RunRecord> Ledger::get(const std::string& run_id) {
     return read_record(s);
 }
 
-RunRecord Ledger::transition(const std::string& run_id, schedule::RunState to,
+RunRecord Ledger::transition(const std::string& run_id, run::RunState to,
                              const std::string& message, std::optional<std::string> container_id,
                              std::optional<std::int64_t> not_before,
                              std::optional<std::int64_t> deadline) {
@@ -270,14 +270,14 @@ RunRecord Ledger::transition(const std::string& run_id, schedule::RunState to,
     return *get(run_id);
 }
 
-RunRecord Ledger::end_attempt(const std::string& run_id, schedule::RunState to,
+RunRecord Ledger::end_attempt(const std::string& run_id, run::RunState to,
                               const std::string& message, std::optional<Retry> retry) {
     const std::lock_guard lock(mutex_);
     exec("BEGIN IMMEDIATE");
     try {
         step(run_id, to, message, std::nullopt, std::nullopt, std::nullopt);
         if (retry)
-            step(run_id, schedule::RunState::waiting_inputs, retry->message, std::nullopt,
+            step(run_id, run::RunState::waiting_inputs, retry->message, std::nullopt,
                  retry->not_before, std::nullopt);
         exec("COMMIT");
     } catch (...) {
@@ -287,22 +287,22 @@ RunRecord Ledger::end_attempt(const std::string& run_id, schedule::RunState to,
     return *get(run_id);
 }
 
-void Ledger::step(const std::string& run_id, schedule::RunState to, const std::string& message,
+void Ledger::step(const std::string& run_id, run::RunState to, const std::string& message,
                   std::optional<std::string> container_id, std::optional<std::int64_t> not_before,
                   std::optional<std::int64_t> deadline) {
     auto current = get(run_id);
     if (!current) throw LedgerError("ledger: no run " + run_id);
-    if (!schedule::transition_allowed(current->state, to))
+    if (!run::transition_allowed(current->state, to))
         throw LedgerError("ledger: run " + run_id + " cannot go from " +
-                          std::string(schedule::state_name(current->state)) + " to " +
-                          std::string(schedule::state_name(to)));
+                          std::string(run::state_name(current->state)) + " to " +
+                          std::string(run::state_name(to)));
     const std::int64_t now = now_seconds();
-    const bool retry = to == schedule::RunState::waiting_inputs;
+    const bool retry = to == run::RunState::waiting_inputs;
     Stmt up(static_cast<sqlite3*>(db_),
             "UPDATE runs SET state = ?, message = ?, updated = ?, attempt = attempt + ?, "
             "container_id = ?, "
             "not_before = ?, deadline = ?, force = force * ? WHERE run_id = ?");
-    up.bind(1, std::string(schedule::state_name(to)))
+    up.bind(1, std::string(run::state_name(to)))
         .bind(2, message)
         .bind(3, now)
         .bind(4, std::int64_t{retry ? 1 : 0})
@@ -310,11 +310,10 @@ void Ledger::step(const std::string& run_id, schedule::RunState to, const std::s
         .bind(6, not_before.value_or(current->not_before))
         .bind(7, deadline.value_or(retry ? 0 : current->deadline))
         // a forced rerun stays forced until it ends
-        .bind(8, std::int64_t{schedule::is_final(to) ? 0 : 1})
+        .bind(8, std::int64_t{run::is_final(to) ? 0 : 1})
         .bind(9, run_id);
     up.step();
-    record_history(run_id, now, schedule::state_name(current->state), schedule::state_name(to),
-                   message);
+    record_history(run_id, now, run::state_name(current->state), run::state_name(to), message);
 }
 
 bool Ledger::rerun(const std::string& run_id, const std::string& message) {
@@ -323,7 +322,7 @@ bool Ledger::rerun(const std::string& run_id, const std::string& message) {
     try {
         auto current = get(run_id);
         if (!current) throw LedgerError("ledger: no run " + run_id);
-        if (schedule::is_active(current->state)) {
+        if (run::is_active(current->state)) {
             exec("ROLLBACK");
             return false;
         }
@@ -334,8 +333,7 @@ bool Ledger::rerun(const std::string& run_id, const std::string& message) {
                 "WHERE run_id = ?");
         up.bind(1, message).bind(2, now).bind(3, run_id);
         up.step();
-        record_history(run_id, now, schedule::state_name(current->state), "waiting_inputs",
-                       message);
+        record_history(run_id, now, run::state_name(current->state), "waiting_inputs", message);
         exec("COMMIT");
         return true;
     } catch (...) {
@@ -351,10 +349,9 @@ void Ledger::retry_publishing(const std::string& run_id, const std::string& mess
     try {
         const auto current = get(run_id);
         if (!current) throw LedgerError("ledger: no run " + run_id);
-        if (current->state != schedule::RunState::publishing)
+        if (current->state != run::RunState::publishing)
             throw LedgerError("ledger: run " + run_id + " is " +
-                              std::string(schedule::state_name(current->state)) +
-                              ", not publishing");
+                              std::string(run::state_name(current->state)) + ", not publishing");
         const std::int64_t now = now_seconds();
         Stmt up(static_cast<sqlite3*>(db_),
                 "UPDATE runs SET message = ?, updated = ?, attempt = attempt + 1, not_before = ? "
@@ -383,12 +380,12 @@ void Ledger::set_gpus(const std::string& run_id, const std::string& gpus) {
     up.step();
 }
 
-std::vector<RunRecord> Ledger::in_state(schedule::RunState st) {
+std::vector<RunRecord> Ledger::in_state(run::RunState st) {
     const std::lock_guard lock(mutex_);
     Stmt s(static_cast<sqlite3*>(db_), (std::string("SELECT ") + kColumns +
                                         " FROM runs WHERE state = ? ORDER BY analysis_time, run_id")
                                            .c_str());
-    s.bind(1, std::string(schedule::state_name(st)));
+    s.bind(1, std::string(run::state_name(st)));
     std::vector<RunRecord> out;
     while (s.step()) out.push_back(read_record(s));
     return out;

@@ -15,7 +15,7 @@
 #include <string_view>
 #include <vector>
 
-#include "schedule/run_state.hpp"
+#include "run/run_state.hpp"
 
 namespace mlwm::ledger {
 
@@ -24,7 +24,7 @@ struct RunRecord {
     std::string model;
     std::string analysis_time;  // YYYY-MM-DDThhmmZ
     int member = 0;
-    schedule::RunState state = schedule::RunState::waiting_inputs;
+    run::RunState state = run::RunState::waiting_inputs;
     int attempt = 0;
     std::string container_id;
     std::int64_t not_before = 0;  // unix seconds: no new attempt before
@@ -65,13 +65,13 @@ public:
         std::string run_id, model, analysis_time;
         int member = 0;
     };
-    std::vector<bool> ensure_all(const std::vector<NewRun>& runs, schedule::RunState state,
+    std::vector<bool> ensure_all(const std::vector<NewRun>& runs, run::RunState state,
                                  const std::string& message);
     std::optional<RunRecord> get(const std::string& run_id);
     // Runs not succeeded, expired or cancelled (for the late alerts).
     std::vector<RunRecord> unfinished();
     // How many runs are in each state (states without runs are absent).
-    std::map<schedule::RunState, std::size_t> count_by_state();
+    std::map<run::RunState, std::size_t> count_by_state();
     // Per model with a succeeded run: when the last one ended (unix seconds)
     // and the newest analysis time published (YYYY-MM-DDThhmmZ).
     struct Succeeded {
@@ -82,8 +82,7 @@ public:
     // Moves a run to `to` (checked against the state machine) in one
     // transaction with its history row. Throws LedgerError for a transition
     // the state machine does not allow or an unknown run.
-    RunRecord transition(const std::string& run_id, schedule::RunState to,
-                         const std::string& message,
+    RunRecord transition(const std::string& run_id, run::RunState to, const std::string& message,
                          std::optional<std::string> container_id = std::nullopt,
                          std::optional<std::int64_t> not_before = std::nullopt,
                          std::optional<std::int64_t> deadline = std::nullopt);
@@ -95,8 +94,8 @@ public:
         std::int64_t not_before = 0;
         std::string message;
     };
-    RunRecord end_attempt(const std::string& run_id, schedule::RunState to,
-                          const std::string& message, std::optional<Retry> retry);
+    RunRecord end_attempt(const std::string& run_id, run::RunState to, const std::string& message,
+                          std::optional<Retry> retry);
     // Publishing failed after the model's container succeeded: the run stays
     // publishing (its outputs wait in the work folder) and publishing alone
     // is tried again, not before `not_before`; counts as an attempt.
@@ -110,7 +109,7 @@ public:
     // Records that a late alert (a schedule::LateKind bit) was raised.
     void mark_late(const std::string& run_id, int kind);
     void set_gpus(const std::string& run_id, const std::string& gpus);
-    std::vector<RunRecord> in_state(schedule::RunState s);
+    std::vector<RunRecord> in_state(run::RunState s);
     std::vector<RunRecord> recent(int limit);
     std::vector<Transition> history(const std::string& run_id);
     // Writable? (for /readyz)
@@ -119,7 +118,7 @@ public:
 private:
     void exec(const std::string& sql);
     // One checked transition and its history row (inside the caller's transaction).
-    void step(const std::string& run_id, schedule::RunState to, const std::string& message,
+    void step(const std::string& run_id, run::RunState to, const std::string& message,
               std::optional<std::string> container_id, std::optional<std::int64_t> not_before,
               std::optional<std::int64_t> deadline);
     // The history row of a change (inside the caller's transaction).

@@ -25,7 +25,7 @@ enum class Outcome { succeeded, already_done, inputs_missing, failed, timed_out 
 std::string_view outcome_name(Outcome o);
 
 // The steps of a run, in order; each but `checking` is a ledger state of
-// the daemon (schedule::RunState), written before the step starts.
+// the daemon (run::RunState), written before the step starts.
 enum class Phase { checking, staging, launching, running, publishing };
 std::string_view phase_name(Phase p);
 

@@ -10,9 +10,11 @@
 #include <string>
 #include <vector>
 
-#include "schedule/run_state.hpp"
+#include "run/run_state.hpp"
 
 namespace mlwm::schedule {
+
+using run::RunState;
 
 enum class LateKind { arrival = 1, completion = 2 };
 std::string_view late_kind_name(LateKind k);

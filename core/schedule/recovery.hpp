@@ -17,9 +17,11 @@
 #include <string>
 #include <vector>
 
-#include "schedule/run_state.hpp"
+#include "run/run_state.hpp"
 
 namespace mlwm::schedule {
+
+using run::RunState;
 
 struct FoundContainer {
     std::string id;

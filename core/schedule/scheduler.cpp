@@ -7,10 +7,11 @@
 
 #include "run/plan.hpp"
 #include "run/readiness.hpp"
+#include "run/run_state.hpp"
 #include "schedule/admission.hpp"
+#include "schedule/catch_up.hpp"
 #include "schedule/deadlines.hpp"
 #include "schedule/recovery.hpp"
-#include "schedule/run_state.hpp"
 #include "storage/retry.hpp"
 #include "telemetry/log_events.hpp"
 #include "util/time.hpp"
@@ -349,8 +350,7 @@ Scheduler::PollResult Scheduler::poll_blocking(const std::vector<config::ModelCo
         if (!w) continue;
         for (const auto& l : r.listings) {
             if (l.prefix != *w) continue;
-            const CatchUpDecision d =
-                apply_catch_up(l.times, parse_catch_up(m.catch_up), Clock::now());
+            const CatchUpDecision d = apply_catch_up(l.times, m.catch_up, Clock::now());
             for (const auto& t : d.expired) r.expired.emplace_back(m.name, t);
             // a time already in the ledger is a candidate above if it waits,
             // and needs no request in any other state (running, published,
@@ -431,8 +431,7 @@ bool Scheduler::apply(PollResult r) {
              overdue_cycles(m.cycle, m.arrival_deadline, s_.host.lookback, now)) {
             const paths::AnalysisTime at(
                 std::chrono::time_point_cast<std::chrono::minutes>(Clock::from_time_t(t)));
-            if (!apply_catch_up({at}, parse_catch_up(m.catch_up), Clock::now()).expired.empty())
-                continue;
+            if (!apply_catch_up({at}, m.catch_up, Clock::now()).expired.empty()) continue;
             for (auto member : m.members)
                 fresh.push_back({run::run_id(m.name, at, member), m.name,
                                  paths::format_analysis_time(at), static_cast<int>(member)});
@@ -495,7 +494,7 @@ void Scheduler::admit_ready(const PollResult& r) {
     for (auto& [name, times] : per_model) {
         const config::ModelConfig* m = model(name);
         if (!m) continue;
-        CatchUpDecision d = apply_catch_up(times, parse_catch_up(m->catch_up), Clock::now());
+        CatchUpDecision d = apply_catch_up(times, m->catch_up, Clock::now());
         for (const auto& t : d.run) allowed.insert({name, t});
         for (const auto& t : d.expired)
             for (auto member : m->members) {
@@ -505,8 +504,9 @@ void Scheduler::admit_ready(const PollResult& r) {
                 if (rec.state == RunState::waiting_inputs) {
                     s_.ledger->transition(
                         id, RunState::expired,
-                        "older than the catch-up policy " + m->catch_up + " allows");
-                    s_.log->info(ev::kRunExpired, "not run: older than catch-up " + m->catch_up,
+                        "older than the catch-up policy " + m->catch_up.text + " allows");
+                    s_.log->info(ev::kRunExpired,
+                                 "not run: older than catch-up " + m->catch_up.text,
                                  ctx_of(id, name, t));
                 }
             }
@@ -778,12 +778,11 @@ nlohmann::ordered_json Scheduler::dry_run() {
     for (const auto& [name, t, member] : r.ready) per_model[name].push_back(t);
     for (const auto& [name, t, member] : r.ready) {
         const config::ModelConfig* m = model(name);
-        const CatchUpDecision d =
-            apply_catch_up(per_model[name], parse_catch_up(m->catch_up), Clock::now());
+        const CatchUpDecision d = apply_catch_up(per_model[name], m->catch_up, Clock::now());
         const bool runs = std::find(d.run.begin(), d.run.end(), t) != d.run.end();
         const std::string id = run::run_id(name, t, member);
         const auto rec = s_.ledger->get(id);
-        std::string action = runs ? "run" : "expire (catch-up " + m->catch_up + ")";
+        std::string action = runs ? "run" : "expire (catch-up " + m->catch_up.text + ")";
         if (rec && rec->state != RunState::waiting_inputs)
             action = "nothing: " + std::string(state_name(rec->state));
         out.push_back({{"run_id", id}, {"action", action}});
@@ -797,7 +796,7 @@ nlohmann::ordered_json Scheduler::dry_run() {
                 const auto rec = s_.ledger->get(id);
                 out.push_back({{"run_id", id},
                                {"action", rec ? "nothing: " + std::string(state_name(rec->state))
-                                              : "expire (catch-up " + m->catch_up + ")"}});
+                                              : "expire (catch-up " + m->catch_up.text + ")"}});
             }
     // listed times the ledger already has past waiting (no request was made for them)
     for (const auto& m : s_.models) {

@@ -309,7 +309,9 @@ deadlines: {arrival: PT3H, completion: PT5H30M}
                 "    internal_path: /volume/inputs/dini/pressure_levels.zarr\n    quiet_period: "
                 "PT2M\n");
     const ModelConfig c = parse_model_config("m", "m/config.yaml", with_quiet);
-    CHECK(c.catch_up == "P2D");
+    CHECK(c.catch_up.kind == config::CatchUp::Kind::max_age);
+    CHECK(c.catch_up.max_age == std::chrono::hours(48));
+    CHECK(c.catch_up.text == "P2D");
     CHECK(c.max_attempts == 5);
     CHECK(c.max_concurrent_runs == 1);
     CHECK(c.arrival_deadline == std::chrono::hours(3));

@@ -5,13 +5,15 @@
 
 #include "config/model_config.hpp"
 #include "ledger/ledger.hpp"
+#include "run/run_state.hpp"
+#include "schedule/catch_up.hpp"
 #include "schedule/discovery.hpp"
 #include "schedule/recovery.hpp"
-#include "schedule/run_state.hpp"
 
 using namespace mlwm;
 using namespace mlwm::schedule;
 using S = RunState;
+using run::parse_state;
 
 TEST_CASE("run states: names and the allowed transitions") {
     for (auto s : {S::waiting_inputs, S::staging, S::launching, S::running, S::publishing,
@@ -45,17 +47,17 @@ TEST_CASE("catch-up policies") {
     const auto t = [](int d, int h) { return paths::AnalysisTime::from_fields(2023, 10, d, h, 0); };
     const auto now = t(3, 12).time_point() + minutes(30);
     const std::vector<paths::AnalysisTime> times{t(1, 0), t(3, 12), t(2, 12), t(1, 0), t(3, 6)};
-    auto d = apply_catch_up(times, parse_catch_up("all"), now);
+    auto d = apply_catch_up(times, config::parse_catch_up("all"), now);
     CHECK(d.run.size() == 4);  // duplicates folded
     CHECK(d.expired.empty());
     CHECK(std::is_sorted(d.run.begin(), d.run.end()));
-    d = apply_catch_up(times, parse_catch_up("latest"), now);
+    d = apply_catch_up(times, config::parse_catch_up("latest"), now);
     CHECK(d.run == std::vector<paths::AnalysisTime>{t(3, 12)});
     CHECK(d.expired.size() == 3);
-    d = apply_catch_up(times, parse_catch_up("P1D"), now);
+    d = apply_catch_up(times, config::parse_catch_up("P1D"), now);
     CHECK(d.run == std::vector<paths::AnalysisTime>{t(3, 6), t(3, 12)});
     CHECK(d.expired == std::vector<paths::AnalysisTime>{t(1, 0), t(2, 12)});
-    CHECK_THROWS_WITH_AS(parse_catch_up("sometimes"),
+    CHECK_THROWS_WITH_AS(config::parse_catch_up("sometimes"),
                          doctest::Contains("all, latest or a maximum age"), std::invalid_argument);
 }
 

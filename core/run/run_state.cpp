@@ -1,12 +1,8 @@
-#include "schedule/run_state.hpp"
+#include "run/run_state.hpp"
 
-#include <algorithm>
 #include <array>
-#include <stdexcept>
 
-#include "config/yaml_reader.hpp"
-
-namespace mlwm::schedule {
+namespace mlwm::run {
 
 namespace {
 constexpr std::array<std::pair<RunState, std::string_view>, 10> kNames{
@@ -62,29 +58,4 @@ bool transition_allowed(RunState from, RunState to) {
     }
 }
 
-CatchUp parse_catch_up(std::string_view text) {
-    if (text == "all") return {CatchUp::Kind::all, {}};
-    if (text == "latest") return {CatchUp::Kind::latest, {}};
-    try {
-        return {CatchUp::Kind::max_age, config::parse_iso_duration(text)};
-    } catch (const std::invalid_argument&) {
-        throw std::invalid_argument("catch-up policy '" + std::string(text) +
-                                    "': expected all, latest or a maximum age such as P2D");
-    }
-}
-
-CatchUpDecision apply_catch_up(std::vector<paths::AnalysisTime> times, const CatchUp& p,
-                               std::chrono::system_clock::time_point now) {
-    std::sort(times.begin(), times.end());
-    times.erase(std::unique(times.begin(), times.end()), times.end());
-    CatchUpDecision d;
-    for (std::size_t i = 0; i < times.size(); ++i) {
-        bool run = true;
-        if (p.kind == CatchUp::Kind::latest) run = i + 1 == times.size();
-        if (p.kind == CatchUp::Kind::max_age) run = now - times[i].time_point() <= p.max_age;
-        (run ? d.run : d.expired).push_back(times[i]);
-    }
-    return d;
-}
-
-}  // namespace mlwm::schedule
+}  // namespace mlwm::run
