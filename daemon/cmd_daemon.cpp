@@ -17,6 +17,7 @@
 #include "command.hpp"
 #include "config/host_config.hpp"
 #include "config/model_config.hpp"
+#include "docker/client.hpp"
 #include "http/server.hpp"
 #include "ledger/ledger.hpp"
 #include "loading.hpp"

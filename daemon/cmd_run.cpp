@@ -12,6 +12,7 @@
 #include "config/model_config.hpp"
 #include "loading.hpp"
 #include "paths/analysis_time.hpp"
+#include "docker/client.hpp"
 #include "run/execute.hpp"
 #include "run/plan.hpp"
 #include "version.hpp"

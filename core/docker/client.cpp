@@ -63,7 +63,22 @@ std::string url_encode(std::string_view text) {
     return out;
 }
 
-std::optional<WaitResult> ContainerWait::wait_until(Clock::time_point deadline) {
+namespace {
+// An open POST /containers/{id}/wait: its response headers have arrived, so
+// the container may be started.
+class HttpContainerWait final : public ContainerWait {
+public:
+    HttpContainerWait(std::unique_ptr<PendingResponse> p, std::string id)
+        : pending_(std::move(p)), id_(std::move(id)) {}
+    std::optional<WaitResult> wait_until(Clock::time_point deadline) override;
+
+private:
+    std::unique_ptr<PendingResponse> pending_;
+    std::string id_;
+};
+}  // namespace
+
+std::optional<WaitResult> HttpContainerWait::wait_until(Clock::time_point deadline) {
     if (!pending_->wait_until(deadline)) return std::nullopt;
     const HttpResponse r = pending_->take();
     const std::string op = "wait for container " + id_;
@@ -305,7 +320,7 @@ std::unique_ptr<ContainerWait> DockerClient::open_wait(const std::string& id,
         throw DockerError("wait for container " + id, pending->status(),
                           engine_message(pending->take()));
     }
-    return std::unique_ptr<ContainerWait>(new ContainerWait(std::move(pending), id));
+    return std::make_unique<HttpContainerWait>(std::move(pending), id);
 }
 
 void DockerClient::start_container(const std::string& id) {

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "docker/container_spec.hpp"
+#include "docker/engine.hpp"
 #include "docker/image_ref.hpp"
 #include "docker/streams.hpp"
 #include "docker/unix_http.hpp"
@@ -28,27 +29,6 @@ struct EngineVersion {
     std::string min_api_version;  // the engine's oldest
     std::string negotiated;       // what this client uses
     std::string platform;         // e.g. "Docker Engine - Community" or "Podman Engine"
-};
-
-struct WaitResult {
-    std::int64_t status_code = 0;
-    std::string error;  // the engine's wait error, if any
-};
-
-// An open POST /containers/{id}/wait?condition=next-exit. Its response headers
-// have arrived when the object exists, so the container may be started and its
-// exit cannot be missed, however fast it is.
-class ContainerWait {
-public:
-    // The exit, or nullopt if the deadline passed first (the wait stays open).
-    std::optional<WaitResult> wait_until(std::chrono::steady_clock::time_point deadline);
-
-private:
-    friend class DockerClient;
-    ContainerWait(std::unique_ptr<PendingResponse> p, std::string id)
-        : pending_(std::move(p)), id_(std::move(id)) {}
-    std::unique_ptr<PendingResponse> pending_;
-    std::string id_;
 };
 
 struct BuildOptions {
@@ -66,9 +46,7 @@ struct BuildResult {
     std::string output;    // everything the build printed
 };
 
-using ProgressSink = std::function<void(const std::string& text)>;
-
-class DockerClient {
+class DockerClient : public Engine {
 public:
     // `socket`: a path or unix:///path.
     explicit DockerClient(const std::string& socket);
@@ -91,9 +69,9 @@ public:
     // The engine as first seen (cached): version, platform, negotiated API.
     EngineVersion engine();
 
-    std::optional<nlohmann::json> inspect_image(const std::string& name);
+    std::optional<nlohmann::json> inspect_image(const std::string& name) override;
     // Pulls a tagged or digest-pinned reference; never a tag-less one.
-    void pull_image(const ImageRef& ref, const ProgressSink& progress = {});
+    void pull_image(const ImageRef& ref, const ProgressSink& progress = {}) override;
     // Builds from a context directory, streaming it as tar. Throws DockerError
     // with the build's own error message when a step fails.
     BuildResult build_image(const BuildOptions& options, const ProgressSink& progress = {});
@@ -101,21 +79,21 @@ public:
     // Creates the container (after creating missing read-write mount sources);
     // returns its id. GPU requests are refused on Podman, whose
     // Docker-compatible API accepts DeviceRequests and silently ignores them.
-    std::string create_container(const ContainerSpec& spec);
+    std::string create_container(const ContainerSpec& spec) override;
     // condition: next-exit (before a start) or not-running (a container that
     // may have exited already: answers at once then).
     std::unique_ptr<ContainerWait> open_wait(const std::string& id,
-                                             const std::string& condition = "next-exit");
-    void start_container(const std::string& id);
-    void kill_container(const std::string& id, const std::string& signal = "KILL");
+                                             const std::string& condition = "next-exit") override;
+    void start_container(const std::string& id) override;
+    void kill_container(const std::string& id, const std::string& signal = "KILL") override;
     void stop_container(const std::string& id, int grace_seconds);
-    void remove_container(const std::string& id, bool force = true);
-    ContainerState inspect_container(const std::string& id);
+    void remove_container(const std::string& id, bool force = true) override;
+    ContainerState inspect_container(const std::string& id) override;
     // Containers (also stopped ones) carrying all the labels (`k` or `k=v`).
-    std::vector<ContainerSummary> list_containers(const std::vector<std::string>& labels);
+    std::vector<ContainerSummary> list_containers(const std::vector<std::string>& labels) override;
     // Writes the container's stdout and stderr, demultiplexed, to two files.
     void save_logs(const std::string& id, const std::filesystem::path& stdout_path,
-                   const std::filesystem::path& stderr_path);
+                   const std::filesystem::path& stderr_path) override;
 
 private:
     std::string path(const std::string& endpoint);  // versioned path

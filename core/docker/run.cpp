@@ -21,7 +21,7 @@ std::string RunOutcome::describe() const {
     return s;
 }
 
-RunOutcome finish_container(DockerClient& client, const std::string& id, ContainerWait& wait,
+RunOutcome finish_container(Engine& client, const std::string& id, ContainerWait& wait,
                             Clock::time_point deadline, const RunOptions& options) {
     RunOutcome out;
     out.container_id = id;
@@ -62,7 +62,7 @@ namespace {
 // Runs `steps`; on an error removes the container (when options.remove) and
 // rethrows the first error.
 template <class Steps>
-RunOutcome removing_on_error(DockerClient& client, const std::string& id, const RunOptions& options,
+RunOutcome removing_on_error(Engine& client, const std::string& id, const RunOptions& options,
                              Steps steps) {
     try {
         return steps();
@@ -77,7 +77,7 @@ RunOutcome removing_on_error(DockerClient& client, const std::string& id, const 
     }
 }
 
-RunOutcome start_and_finish(DockerClient& client, const std::string& id, Clock::time_point deadline,
+RunOutcome start_and_finish(Engine& client, const std::string& id, Clock::time_point deadline,
                             const RunOptions& options) {
     auto wait = client.open_wait(id);  // before start: see moby#35001
     const auto started = std::chrono::system_clock::now();
@@ -89,8 +89,7 @@ RunOutcome start_and_finish(DockerClient& client, const std::string& id, Clock::
 }
 }  // namespace
 
-RunOutcome run_container(DockerClient& client, const ContainerSpec& spec,
-                         const RunOptions& options) {
+RunOutcome run_container(Engine& client, const ContainerSpec& spec, const RunOptions& options) {
     const std::string id = client.create_container(spec);
     return removing_on_error(client, id, options, [&] {
         if (options.on_created) options.on_created(id);
@@ -100,7 +99,7 @@ RunOutcome run_container(DockerClient& client, const ContainerSpec& spec,
     });
 }
 
-RunOutcome adopt_container(DockerClient& client, const std::string& id, Clock::time_point deadline,
+RunOutcome adopt_container(Engine& client, const std::string& id, Clock::time_point deadline,
                            const RunOptions& options) {
     return removing_on_error(client, id, options, [&] {
         const ContainerState state = client.inspect_container(id);

@@ -7,8 +7,8 @@
 #include <functional>
 #include <string>
 
-#include "docker/client.hpp"
 #include "docker/container_spec.hpp"
+#include "docker/engine.hpp"
 
 namespace mlwm::docker {
 
@@ -43,20 +43,19 @@ struct RunOutcome {
 // container that exits at once is still seen. Throws DockerError /
 // EngineUnreachable if the engine fails; the container is removed then too
 // (when `remove`).
-RunOutcome run_container(DockerClient& client, const ContainerSpec& spec,
-                         const RunOptions& options);
+RunOutcome run_container(Engine& client, const ContainerSpec& spec, const RunOptions& options);
 
 // Adopts a container of an earlier process (a daemon restart): starts it if
 // it was only created, waits for it until `deadline` if it runs (killing it
 // then), collects it if it exited meanwhile; then the same steps as
 // run_container.
-RunOutcome adopt_container(DockerClient& client, const std::string& id,
+RunOutcome adopt_container(Engine& client, const std::string& id,
                            std::chrono::steady_clock::time_point deadline,
                            const RunOptions& options);
 
 // Waits for an already created (or running, e.g. adopted) container and
 // finishes the run: the same steps after start as run_container.
-RunOutcome finish_container(DockerClient& client, const std::string& id, ContainerWait& wait,
+RunOutcome finish_container(Engine& client, const std::string& id, ContainerWait& wait,
                             std::chrono::steady_clock::time_point deadline,
                             const RunOptions& options);
 

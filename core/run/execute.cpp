@@ -114,7 +114,7 @@ std::string_view outcome_name(Outcome o) {
     return "?";
 }
 
-RunReport execute_run(const RunPlan& plan, const StoreFactory& stores, docker::DockerClient& docker,
+RunReport execute_run(const RunPlan& plan, const StoreFactory& stores, docker::Engine& docker,
                       const ExecuteOptions& opts) {
     RunReport rep;
     rep.run_id = plan.run_id;

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "config/host_config.hpp"
-#include "docker/client.hpp"
+#include "docker/engine.hpp"
 #include "run/plan.hpp"
 #include "storage/object_store.hpp"
 #include "storage/s3_store.hpp"
@@ -79,7 +79,7 @@ struct ExecuteOptions {
     bool leave_failed_container = false;
 };
 
-RunReport execute_run(const RunPlan& plan, const StoreFactory& stores, docker::DockerClient& docker,
+RunReport execute_run(const RunPlan& plan, const StoreFactory& stores, docker::Engine& docker,
                       const ExecuteOptions& options);
 
 // Keeps the work folders of the newest `keep` failed runs below `work_root`.

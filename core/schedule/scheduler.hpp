@@ -21,7 +21,7 @@
 
 #include "config/host_config.hpp"
 #include "config/model_config.hpp"
-#include "docker/client.hpp"
+#include "docker/engine.hpp"
 #include "ledger/ledger.hpp"
 #include "run/execute.hpp"
 #include "schedule/deadlines.hpp"
@@ -35,7 +35,7 @@ struct SchedulerSetup {
     config::HostConfig host;
     std::vector<config::ModelConfig> models;
     run::StoreFactory stores;
-    docker::DockerClient* docker;
+    docker::Engine* docker;  // where runs execute
     ledger::Ledger* ledger;
     telemetry::Logger* log;
     telemetry::Metrics* metrics;
