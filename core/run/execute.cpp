@@ -127,10 +127,10 @@ RunReport execute_run(const RunPlan& plan, const StoreFactory& stores, docker::E
     std::string container;
     auto release_container = [&] {
         if (container.empty()) return;
+        // gone already, or the engine failed: a leftover is removed at the next attempt
         try {
             docker.remove_container(container, true);
-        } catch (
-            const std::exception&) {  // gone already; a leftover is removed at the next attempt
+        } catch (const std::exception&) {
         }
         container.clear();
     };
