@@ -125,8 +125,10 @@ until [ "$(cat "$WORK/peer.out" 2>/dev/null | grep -c poll)" -ge 1 ]; do sleep 0
 
 # the floor: the same shared libraries loaded and libcurl initialised, nothing done
 FLOOR=$BUILD/tests/bench/mlwm_bench_idle_floor
-needed() { readelf -d "$1" | awk '/NEEDED/ {print $NF}' | sort; }
-[ "$(needed "$FLOOR")" = "$(needed "$MLWM")" ] || { echo "the floor program does not load mlwm's libraries" >&2; exit 1; }
+# every library loaded, its dependencies' dependencies too (libspdlog brings
+# libfmt whether or not a binary names it)
+loaded() { ldd "$1" | awk '{print $1}' | sort; }
+[ "$(loaded "$FLOOR")" = "$(loaded "$MLWM")" ] || { echo "the floor program does not load mlwm's libraries" >&2; exit 1; }
 "$FLOOR" &
 FPID=$!
 
