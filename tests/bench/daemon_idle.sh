@@ -154,7 +154,7 @@ hz, poll, models = $HZ, $POLL, $MODELS
 polls, lists, heads, cpu = $polls, $list_b - $list_a, $head_b - $head_a, ($cpu_b - $cpu_a) / hz
 peer_polls, peer_cpu = $peer_polls, ($peer_cpu_b - $peer_cpu_a) / hz
 rss, anon, pss, hwm = $rss_max / 1024, $(kib "$DPID" RssAnon) / 1024, $(pss "$DPID") / 1024, $(kib "$DPID" VmHWM) / 1024
-peer_rss, floor_rss, libs = $peer_rss_max / 1024, $floor_rss_max / 1024, $(needed "$MLWM" | wc -l)
+peer_rss, floor_rss, libs = $peer_rss_max / 1024, $floor_rss_max / 1024, $(loaded "$MLWM" | wc -l)
 per_poll = cpu / polls if polls else float("nan")
 peer_per_poll = peer_cpu / peer_polls if peer_polls else float("nan")
 print(f"idle for $MINUTES min, polling every {poll} s: {polls} polls")
