@@ -57,19 +57,25 @@ void append(spdlog::memory_buf_t& dest, std::string_view s) {
     dest.append(s.data(), s.data() + s.size());
 }
 
+// The event's time (UTC, milliseconds) and what the Logger handed spdlog.
+std::string timestamp(const spdlog::details::log_msg& m) {
+    return util::format_utc(
+        std::chrono::time_point_cast<std::chrono::system_clock::duration>(m.time), true);
+}
+std::string_view payload_of(const spdlog::details::log_msg& m) {
+    return {m.payload.data(), m.payload.size()};
+}
+
 // {"ts":..., "level":..., then the payload's members ({"event":...}).
 class JsonFormatter final : public spdlog::formatter {
 public:
     void format(const spdlog::details::log_msg& m, spdlog::memory_buf_t& dest) override {
         append(dest, "{\"ts\":\"");
-        append(dest, util::format_utc(
-                         std::chrono::time_point_cast<std::chrono::system_clock::duration>(m.time),
-                         true));
+        append(dest, timestamp(m));
         append(dest, "\",\"level\":\"");
         append(dest, level_name(m.level));
         append(dest, "\",");
-        const std::string_view payload(m.payload.data(), m.payload.size());
-        append(dest, payload.substr(1));  // the payload's '{' is ours
+        append(dest, payload_of(m).substr(1));  // the payload's '{' is ours
         append(dest, "\n");
     }
     std::unique_ptr<spdlog::formatter> clone() const override {
@@ -81,13 +87,11 @@ public:
 class TextFormatter final : public spdlog::formatter {
 public:
     void format(const spdlog::details::log_msg& m, spdlog::memory_buf_t& dest) override {
-        append(dest, util::format_utc(
-                         std::chrono::time_point_cast<std::chrono::system_clock::duration>(m.time),
-                         true));
+        append(dest, timestamp(m));
         append(dest, " ");
         append(dest, level_name(m.level));
         append(dest, " ");
-        append(dest, std::string_view(m.payload.data(), m.payload.size()));
+        append(dest, payload_of(m));
         append(dest, "\n");
     }
     std::unique_ptr<spdlog::formatter> clone() const override {
