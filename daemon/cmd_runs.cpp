@@ -11,6 +11,8 @@
 #include "ledger/ledger.hpp"
 #include "loading.hpp"
 #include "run/plan.hpp"
+#include "schedule/decide.hpp"
+#include "schedule/run_driver.hpp"
 
 namespace mlwm::app {
 namespace {
@@ -67,12 +69,14 @@ int rerun_main(const cli::ParsedArgs& a) {
     const Loaded l = load_valid(a, "rerun");
     const Target t = target_of(a, l, "rerun");
     ledger::Ledger ledger(l.host.state_dir / "ledger.sqlite3");
+    schedule::RunDriver driver(ledger, util::system_clock());
     int refused = 0;
     for (auto member : t.members) {
-        const std::string id = run::run_id(t.model->name, t.time, member);
-        const auto before = ledger.ensure(id, t.model->name, paths::format_analysis_time(t.time),
-                                          static_cast<int>(member));
-        if (!ledger.rerun(id, "rerun requested by an operator")) {
+        const schedule::RunKey key{t.model->name, t.time, member};
+        const std::string id = key.id();
+        const auto change = driver.rerun(key.new_run(), "rerun requested by an operator");
+        const auto& before = *change.before;
+        if (!change.changed) {
             std::printf("%s: in progress (%s); not changed ('mlwm cancel' first)\n", id.c_str(),
                         std::string(run::state_name(before.state)).c_str());
             ++refused;
@@ -91,23 +95,24 @@ int cancel_main(const cli::ParsedArgs& a) {
     const Loaded l = load_valid(a, "cancel");
     const Target t = target_of(a, l, "cancel");
     ledger::Ledger ledger(l.host.state_dir / "ledger.sqlite3");
+    schedule::RunDriver driver(ledger, util::system_clock());
     std::unique_ptr<docker::DockerClient> docker;
     int failed = 0;
     for (auto member : t.members) {
         const std::string id = run::run_id(t.model->name, t.time, member);
-        const auto rec = ledger.get(id);
+        // the ledger first: the daemon then neither retries nor publishes it
+        const auto change = driver.cancel(id, "cancelled by an operator");
+        const auto& rec = change.before;
         if (!rec) {
             std::printf("%s: not in the ledger (never seen by the daemon); nothing to cancel\n",
                         id.c_str());
             continue;
         }
-        if (run::is_final(rec->state)) {
+        if (!change.changed) {
             std::printf("%s: already %s; nothing to cancel\n", id.c_str(),
                         std::string(run::state_name(rec->state)).c_str());
             continue;
         }
-        // the ledger first: the daemon then neither retries nor publishes it
-        ledger.transition(id, RunState::cancelled, "cancelled by an operator");
         std::string stopped;
         if (run::is_active(rec->state)) {
             try {

@@ -9,12 +9,6 @@ namespace {
 
 constexpr int kBusyTimeoutMs = 5000;  // a write waits this long for another writer
 
-std::int64_t now_seconds() {
-    return std::chrono::duration_cast<std::chrono::seconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
 // A prepared statement, finalised at scope exit.
 class Stmt {
 public:
@@ -79,7 +73,8 @@ RunRecord read_record(const Stmt& s) {
 
 }  // namespace
 
-Ledger::Ledger(const std::filesystem::path& file) : file_(file) {
+Ledger::Ledger(const std::filesystem::path& file, const util::Clock& clock)
+    : clock_(clock), file_(file) {
     std::error_code ec;
     std::filesystem::create_directories(file.parent_path(), ec);
     sqlite3* db = nullptr;
@@ -152,7 +147,7 @@ RunRecord Ledger::ensure(const std::string& run_id, const std::string& model,
                          const std::string& analysis_time, int member) {
     const std::lock_guard lock(mutex_);
     auto* db = static_cast<sqlite3*>(db_);
-    const std::int64_t now = now_seconds();
+    const std::int64_t now = clock_.unix_now();
     Stmt ins(db,
              "INSERT OR IGNORE INTO runs (run_id, model, analysis_time, member, state, created, "
              "updated) "
@@ -175,7 +170,7 @@ std::vector<bool> Ledger::ensure_all(const std::vector<NewRun>& runs, run::RunSt
     auto* db = static_cast<sqlite3*>(db_);
     exec("BEGIN IMMEDIATE");
     try {
-        const std::int64_t now = now_seconds();
+        const std::int64_t now = clock_.unix_now();
         const std::string st(run::state_name(state));
         Stmt ins(db,
                  "INSERT OR IGNORE INTO runs (run_id, model, analysis_time, member, state, "
@@ -296,7 +291,7 @@ void Ledger::step(const std::string& run_id, run::RunState to, const std::string
         throw LedgerError("ledger: run " + run_id + " cannot go from " +
                           std::string(run::state_name(current->state)) + " to " +
                           std::string(run::state_name(to)));
-    const std::int64_t now = now_seconds();
+    const std::int64_t now = clock_.unix_now();
     const bool retry = to == run::RunState::waiting_inputs;
     Stmt up(static_cast<sqlite3*>(db_),
             "UPDATE runs SET state = ?, message = ?, updated = ?, attempt = attempt + ?, "
@@ -322,11 +317,11 @@ bool Ledger::rerun(const std::string& run_id, const std::string& message) {
     try {
         auto current = get(run_id);
         if (!current) throw LedgerError("ledger: no run " + run_id);
-        if (run::is_active(current->state)) {
+        if (!run::rerun_allowed(current->state)) {
             exec("ROLLBACK");
             return false;
         }
-        const std::int64_t now = now_seconds();
+        const std::int64_t now = clock_.unix_now();
         Stmt up(static_cast<sqlite3*>(db_),
                 "UPDATE runs SET state = 'waiting_inputs', message = ?, updated = ?, attempt = 0, "
                 "container_id = '', not_before = 0, deadline = 0, force = 1, late = 0 "
@@ -352,7 +347,7 @@ void Ledger::retry_publishing(const std::string& run_id, const std::string& mess
         if (current->state != run::RunState::publishing)
             throw LedgerError("ledger: run " + run_id + " is " +
                               std::string(run::state_name(current->state)) + ", not publishing");
-        const std::int64_t now = now_seconds();
+        const std::int64_t now = clock_.unix_now();
         Stmt up(static_cast<sqlite3*>(db_),
                 "UPDATE runs SET message = ?, updated = ?, attempt = attempt + 1, not_before = ? "
                 "WHERE run_id = ?");

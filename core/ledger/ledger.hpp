@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "run/run_state.hpp"
+#include "util/clock.hpp"
 
 namespace mlwm::ledger {
 
@@ -50,7 +51,8 @@ public:
 class Ledger {
 public:
     // Opens (creating) <state_dir>/ledger.sqlite3 in WAL mode. Throws LedgerError.
-    explicit Ledger(const std::filesystem::path& file);
+    explicit Ledger(const std::filesystem::path& file,
+                    const util::Clock& clock = util::system_clock());
     ~Ledger();
     Ledger(const Ledger&) = delete;
     Ledger& operator=(const Ledger&) = delete;
@@ -128,6 +130,7 @@ private:
     // (recursive: transition() reads the run with get()).
     std::recursive_mutex mutex_;
     void* db_ = nullptr;  // sqlite3*
+    const util::Clock& clock_;
     std::filesystem::path file_;
 };
 

@@ -31,9 +31,10 @@ Clock::time_point phase_deadline(std::chrono::seconds limit) {
 }
 
 // A wall-clock deadline (kept in the ledger) as a steady-clock one.
-std::chrono::steady_clock::time_point steady_deadline(std::chrono::system_clock::time_point t) {
+std::chrono::steady_clock::time_point steady_deadline(std::chrono::system_clock::time_point t,
+                                                      const util::Clock& wall) {
     if (t == std::chrono::system_clock::time_point::max()) return Clock::time_point::max();
-    const auto left = t - std::chrono::system_clock::now();
+    const auto left = t - wall.now();
     return Clock::now() + std::chrono::duration_cast<Clock::duration>(left);
 }
 
@@ -185,10 +186,10 @@ RunReport execute_run(const RunPlan& plan, const StoreFactory& stores, docker::E
             const std::string& id = opts.resume->container_id;
             container = id;
             phase(Phase::running, id);
-            started = util::utc_now(true);
-            o = docker::adopt_container(docker, id, steady_deadline(opts.resume->deadline),
-                                        run_opts);
-            finished = util::utc_now(true);
+            started = util::format_utc(opts.clock->now(), true);
+            o = docker::adopt_container(
+                docker, id, steady_deadline(opts.resume->deadline, *opts.clock), run_opts);
+            finished = util::format_utc(opts.clock->now(), true);
         } else if (opts.resume) {
             // publish only: `publishing` was recorded after the container exited 0
             o.exit_code = 0;
@@ -199,7 +200,7 @@ RunReport execute_run(const RunPlan& plan, const StoreFactory& stores, docker::E
             for (const auto& in : plan.inputs) {
                 const auto store = stores(in.place.bucket);
                 if (!input_complete(*store, in.place, in.completion_marker, in.quiet_period,
-                                    std::chrono::system_clock::now()))
+                                    opts.clock->now()))
                     missing.push_back(
                         in.name + " (" +
                         completion_condition(in.place, in.completion_marker, in.quiet_period) +
@@ -268,9 +269,9 @@ RunReport execute_run(const RunPlan& plan, const StoreFactory& stores, docker::E
                                                      "); not starting a second one");
                 docker.remove_container(c.id, true);  // a leftover of a failed attempt
             }
-            started = util::utc_now(true);
+            started = util::format_utc(opts.clock->now(), true);
             o = docker::run_container(docker, plan.container, run_opts);
-            finished = util::utc_now(true);
+            finished = util::format_utc(opts.clock->now(), true);
         }
         if (!opts.resume || !opts.resume->publish_only) {
             rep.run_seconds = seconds_since(t_run);

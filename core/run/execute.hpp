@@ -12,6 +12,7 @@
 #include "run/plan.hpp"
 #include "storage/object_store.hpp"
 #include "storage/s3_store.hpp"
+#include "util/clock.hpp"
 
 namespace mlwm::run {
 
@@ -77,6 +78,8 @@ struct ExecuteOptions {
     // so that a crash in between cannot forget that the model ran. A
     // succeeded run's container is removed once the marker is written.
     bool leave_failed_container = false;
+    // the wall clock (completion checks, the adopted container's deadline, the marker's times)
+    const util::Clock* clock = &util::system_clock();
 };
 
 RunReport execute_run(const RunPlan& plan, const StoreFactory& stores, docker::Engine& docker,

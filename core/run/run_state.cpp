@@ -58,4 +58,8 @@ bool transition_allowed(RunState from, RunState to) {
     }
 }
 
+bool rerun_allowed(RunState from) {
+    return !is_active(from);
+}
+
 }  // namespace mlwm::run

@@ -34,5 +34,8 @@ bool is_final(RunState s);
 // staging, launching, running, publishing: a run in progress
 bool is_active(RunState s);
 bool transition_allowed(RunState from, RunState to);
+// An operator's rerun: back to waiting_inputs with its attempts reset, from
+// any state but one in progress (cancel that first).
+bool rerun_allowed(RunState from);
 
 }  // namespace mlwm::run

@@ -12,17 +12,14 @@
 #include "schedule/catch_up.hpp"
 #include "schedule/deadlines.hpp"
 #include "schedule/recovery.hpp"
-#include "storage/retry.hpp"
 #include "telemetry/log_events.hpp"
 #include "util/time.hpp"
 
 namespace mlwm::schedule {
 namespace asio = boost::asio;
 namespace ev = telemetry::events;
-using Clock = std::chrono::system_clock;
 
 namespace {
-using util::unix_now;
 telemetry::LogContext ctx_of(const std::string& run_id, const std::string& model,
                              const paths::AnalysisTime& t) {
     return {run_id, model, paths::format_iso8601(t)};
@@ -52,42 +49,16 @@ std::vector<std::string> split(const std::string& s) {
     }
     return out;
 }
-// The ledger state a run is in during a phase of execute_run.
-RunState state_of(run::Phase p) {
-    switch (p) {
-        case run::Phase::checking: return RunState::waiting_inputs;
-        case run::Phase::staging: return RunState::staging;
-        case run::Phase::launching: return RunState::launching;
-        case run::Phase::running: return RunState::running;
-        case run::Phase::publishing: return RunState::publishing;
-    }
-    return RunState::failed;
-}
 bool has_files(const std::filesystem::path& dir) {
     std::error_code ec;
     return std::filesystem::is_directory(dir, ec) && !std::filesystem::is_empty(dir, ec);
 }
 }  // namespace
 
-// What a poll found, computed in the pool, applied on the io thread.
-struct Scheduler::PollResult {
-    struct Listing {
-        WatchPrefix prefix;
-        std::vector<paths::AnalysisTime> times;
-        std::vector<std::string> foreign;
-        bool ok = true;
-        std::string error;
-    };
-    std::vector<Listing> listings;
-    // runs whose inputs are all complete now: model, time, member
-    std::vector<std::tuple<std::string, paths::AnalysisTime, paths::Member>> ready;
-    // newly listed times the model's catch-up policy does not run (not checked)
-    std::vector<std::pair<std::string, paths::AnalysisTime>> expired;
-};
-
 Scheduler::Scheduler(asio::io_context& io, SchedulerSetup setup)
     : io_(io),
       s_(std::move(setup)),
+      driver_(*s_.ledger, *s_.clock),
       pool_(static_cast<std::size_t>(s_.host.max_concurrent_runs) + 1),
       timer_(io) {}
 
@@ -181,7 +152,8 @@ bool Scheduler::reconcile() {
         const std::string was(state_name(r.state));
         if (rec.action == Recovery::Action::adopt) {
             run::Resume resume{.container_id = rec.container};
-            if (r.deadline > 0) resume.deadline = Clock::from_time_t(r.deadline);
+            if (r.deadline > 0)
+                resume.deadline = std::chrono::system_clock::from_time_t(r.deadline);
             s_.log->info(ev::kRunAdopted,
                          "adopting container " + rec.container.substr(0, 12) +
                              " left by the previous daemon in " + was,
@@ -197,12 +169,7 @@ bool Scheduler::reconcile() {
                    run::Resume{.publish_only = true});
             ++republished;
         } else {
-            s_.ledger->end_attempt(
-                r.run_id, RunState::failed,
-                "interrupted by a daemon stop in " + was +
-                    (m ? "" : "; its model is no longer configured"),
-                m ? std::optional(ledger::Ledger::Retry{unix_now(), "retry after the restart"})
-                  : std::nullopt);
+            driver_.interrupted(r, m != nullptr);
             s_.log->warn(
                 ev::kRunInterrupted,
                 "interrupted in " + was + (m ? "; it will be retried" : "; model not configured"),
@@ -246,7 +213,7 @@ void Scheduler::success_gauges(const std::string& model, std::int64_t at,
 }
 
 bool Scheduler::poll_recent() const {
-    return unix_now() - last_ok_poll_.load() <= 3 * s_.host.poll_interval.count() + 5;
+    return s_.clock->unix_now() - last_ok_poll_.load() <= 3 * s_.host.poll_interval.count() + 5;
 }
 
 // After failed polls the interval doubles, up to 8 intervals or 5 minutes
@@ -263,7 +230,7 @@ std::chrono::seconds Scheduler::next_poll_delay() const {
 std::string Scheduler::poll_health() const {
     const std::int64_t last = last_ok_poll_.load();
     if (last == 0) return "no successful poll yet";
-    const std::string ago = std::to_string(unix_now() - last) + " s";
+    const std::string ago = std::to_string(s_.clock->unix_now() - last) + " s";
     if (poll_recent()) return "ok (" + ago + " ago)";
     return "no successful poll for " + ago + " (expected within " +
            std::to_string(3 * s_.host.poll_interval.count() + 5) + " s)";
@@ -297,14 +264,15 @@ void Scheduler::schedule_poll(std::chrono::steady_clock::duration after) {
                 guarded("applying a poll", [&] {
                     if (apply(std::move(r))) ::malloc_trim(0);
                 });
+                ++polls_applied_;
                 if (launching_) schedule_poll(next_poll_delay());
             });
         });
     });
 }
 
-Scheduler::PollResult Scheduler::poll_blocking(const std::vector<config::ModelConfig>& models,
-                                               std::map<WatchPrefix, std::string> after) {
+PollResult Scheduler::poll_blocking(const std::vector<config::ModelConfig>& models,
+                                    std::map<WatchPrefix, std::string> after) {
     PollResult r;
     // one store (and its connections, kept from poll to poll) per bucket;
     // polls never overlap, so only one thread uses them at a time
@@ -334,9 +302,9 @@ Scheduler::PollResult Scheduler::poll_blocking(const std::vector<config::ModelCo
     }
     // readiness: every run waiting in the ledger (and every listed time not in
     // it yet) whose inputs all have their completion marker
-    std::set<std::tuple<std::string, paths::AnalysisTime, paths::Member>> candidates;
+    std::set<RunKey> candidates;
     for (const auto& rec : s_.ledger->in_state(RunState::waiting_inputs)) {
-        if (rec.not_before > unix_now()) continue;
+        if (rec.not_before > s_.clock->unix_now()) continue;
         try {
             candidates.insert({rec.model, paths::parse_analysis_time(rec.analysis_time),
                                static_cast<paths::Member>(rec.member)});
@@ -350,8 +318,7 @@ Scheduler::PollResult Scheduler::poll_blocking(const std::vector<config::ModelCo
         if (!w) continue;
         for (const auto& l : r.listings) {
             if (l.prefix != *w) continue;
-            const CatchUpDecision d = apply_catch_up(l.times, m.catch_up, Clock::now());
-            for (const auto& t : d.expired) r.expired.emplace_back(m.name, t);
+            const CatchUpDecision d = apply_catch_up(l.times, m.catch_up, s_.clock->now());
             // a time already in the ledger is a candidate above if it waits,
             // and needs no request in any other state (running, published,
             // failed...): a poll costs O(new analysis times), not O(lookback)
@@ -361,7 +328,8 @@ Scheduler::PollResult Scheduler::poll_blocking(const std::vector<config::ModelCo
                         candidates.insert({m.name, t, member});
         }
     }
-    for (const auto& [name, t, member] : candidates) {
+    for (const auto& k : candidates) {
+        const auto& [name, t, member] = k;
         const config::ModelConfig* mc = nullptr;
         for (const auto& m : models)
             if (m.name == name) mc = &m;
@@ -371,7 +339,7 @@ Scheduler::PollResult Scheduler::poll_blocking(const std::vector<config::ModelCo
             for (const auto& in : mc->inputs) {
                 const config::S3Place p = config::locate(in, t, member);
                 if (!run::input_complete(store_for(p.bucket), p, in.completion_marker,
-                                         in.quiet_period, Clock::now())) {
+                                         in.quiet_period, s_.clock->now())) {
                     complete = false;
                     break;
                 }
@@ -379,24 +347,28 @@ Scheduler::PollResult Scheduler::poll_blocking(const std::vector<config::ModelCo
         } catch (const std::exception&) {
             complete = false;
         }
-        if (complete) r.ready.emplace_back(name, t, member);
+        if (complete) r.ready.push_back(k);
     }
     return r;
 }
 
 bool Scheduler::apply(PollResult r) {
-    bool all_ok = true;
-    std::vector<ledger::Ledger::NewRun> fresh, too_old;
-    // new times, by their listing (no copy of the prefix per time: thousands after an outage)
-    std::vector<std::pair<const WatchPrefix*, paths::AnalysisTime>> listed;
-    for (const auto& l : r.listings) {
-        if (!l.ok) {
-            all_ok = false;
-            s_.metrics->poll_errors.Add({}).Increment();
-            s_.log->warn(ev::kPollFailed, "listing s3://" + l.prefix.bucket + "/" +
-                                              l.prefix.prefix + " failed: " + l.error);
-            continue;
-        }
+    const std::map<std::string, ledger::RunRecord> runs = unfinished_runs();
+    const Decision d = decide({.models = s_.models,
+                               .host = s_.host,
+                               .poll = r,
+                               .runs = runs,
+                               .active = active_,
+                               .seen = seen_,
+                               .launching = launching_,
+                               .now = s_.clock->now()});
+    const bool all_ok = d.listing_errors.empty();
+    for (const auto* l : d.listing_errors) {
+        s_.metrics->poll_errors.Add({}).Increment();
+        s_.log->warn(ev::kPollFailed, "listing s3://" + l->prefix.bucket + "/" + l->prefix.prefix +
+                                          " failed: " + l->error);
+    }
+    for (const auto& l : r.listings)
         for (const auto& f : l.foreign) {
             if (!foreign_.insert(l.prefix.bucket + "/" + f).second)
                 continue;  // warned and counted once
@@ -404,51 +376,19 @@ bool Scheduler::apply(PollResult r) {
                          "ignored s3://" + l.prefix.bucket + "/" + f + ": not an analysis time");
             s_.metrics->foreign_entries.Add({{"bucket", l.prefix.bucket}}).Increment();
         }
-        for (const auto& t : l.times) {
-            if (const auto known = seen_.find(l.prefix);
-                known != seen_.end() && known->second.contains(t))
-                continue;  // within the lookback, known
-            listed.emplace_back(&l.prefix, t);
-            // in the ledger from now on: later polls check its inputs from
-            // the ledger
-            for (const auto& m : s_.models) {
-                if (discovery_prefix(m) != std::optional(l.prefix)) continue;
-                const bool expired = std::find(r.expired.begin(), r.expired.end(),
-                                               std::pair{m.name, t}) != r.expired.end();
-                for (auto member : m.members)
-                    (expired ? too_old : fresh)
-                        .push_back({run::run_id(m.name, t, member), m.name,
-                                    paths::format_analysis_time(t), static_cast<int>(member)});
-            }
-        }
-    }
-    const std::size_t listed_fresh = fresh.size();  // then the expected cycles:
-    // expected cycles past their arrival deadline that nothing announced:
-    // recorded as waiting, so that they are checked and reported late
-    const std::int64_t now = unix_now();
-    for (const auto& m : s_.models)
-        for (const std::int64_t t :
-             overdue_cycles(m.cycle, m.arrival_deadline, s_.host.lookback, now)) {
-            const paths::AnalysisTime at(
-                std::chrono::time_point_cast<std::chrono::minutes>(Clock::from_time_t(t)));
-            if (!apply_catch_up({at}, m.catch_up, Clock::now()).expired.empty()) continue;
-            for (auto member : m.members)
-                fresh.push_back({run::run_id(m.name, at, member), m.name,
-                                 paths::format_analysis_time(at), static_cast<int>(member)});
-        }
-    const std::vector<bool> fresh_new = s_.ledger->ensure_all(fresh, RunState::waiting_inputs, "");
-    const std::vector<bool> old_new = s_.ledger->ensure_all(
-        too_old, RunState::expired, "older than the model's catch-up policy allows");
+    const std::vector<bool> fresh_new = driver_.record(d.record, RunState::waiting_inputs);
+    const std::vector<bool> old_new = driver_.record(
+        d.record_expired, RunState::expired, "older than the model's catch-up policy allows");
     if (const auto n = std::count(old_new.begin(), old_new.end(), true); n > 0)
         s_.log->info(ev::kRunExpired, std::to_string(n) +
                                           " run(s) of past analysis times not run: older than "
                                           "the catch-up policy allows (newest " +
-                                          too_old.back().run_id + ")");
+                                          d.record_expired.back().run_id + ")");
     // Only once they are in the ledger are the new times known: if writing
     // failed (this step throws), the next poll lists them again.
-    for (const auto& [w, t] : listed) {
-        seen_[*w].insert(t);
-        if (!newest_.contains(*w) || newest_[*w] < t) newest_[*w] = t;
+    for (const auto& [w, t] : d.listed) {
+        seen_[w].insert(t);
+        if (!newest_.contains(w) || newest_[w] < t) newest_[w] = t;
     }
     // times before the lookback window cannot be listed again: forget them
     const auto lookback = std::chrono::duration_cast<std::chrono::minutes>(s_.host.lookback);
@@ -463,12 +403,12 @@ bool Scheduler::apply(PollResult r) {
     // one event per new time to be run (not per model and member; not again
     // after a restart, for times the ledger had)
     std::set<std::string> announced;
-    for (std::size_t i = 0; i < listed_fresh; ++i)
-        if (fresh_new[i] && announced.insert(fresh[i].analysis_time).second)
+    for (std::size_t i = 0; i < d.record_listed; ++i)
+        if (fresh_new[i] && announced.insert(d.record[i].analysis_time).second)
             s_.log->info(
                 ev::kNewAnalysisTime, "new analysis time",
                 {"", "",
-                 paths::format_iso8601(paths::parse_analysis_time(fresh[i].analysis_time))});
+                 paths::format_iso8601(paths::parse_analysis_time(d.record[i].analysis_time))});
     s_.metrics->polls.Add({{"outcome", all_ok ? "ok" : "error"}}).Increment();
     if (all_ok && failed_polls_ > 0) {
         s_.log->info(ev::kPollRecovered, "polling works again after " +
@@ -477,112 +417,40 @@ bool Scheduler::apply(PollResult r) {
     }
     if (!all_ok) ++failed_polls_;
     if (all_ok) {
-        last_ok_poll_ = unix_now();
+        last_ok_poll_ = s_.clock->unix_now();
         s_.metrics->last_poll.Add({}).Set(static_cast<double>(last_ok_poll_.load()));
     }
-    if (reconcile()) admit_ready(r);
-    raise_late_alerts();
-    return fresh.size() + too_old.size() > 100;
-}
-
-// The ready runs the catch-up policy allows, started as far as the limits and
-// GPUs let them; the others wait in the ledger for a later poll.
-void Scheduler::admit_ready(const PollResult& r) {
-    std::map<std::string, std::vector<paths::AnalysisTime>> per_model;
-    for (const auto& [name, t, member] : r.ready) per_model[name].push_back(t);
-    std::set<std::pair<std::string, paths::AnalysisTime>> allowed;
-    for (auto& [name, times] : per_model) {
-        const config::ModelConfig* m = model(name);
-        if (!m) continue;
-        CatchUpDecision d = apply_catch_up(times, m->catch_up, Clock::now());
-        for (const auto& t : d.run) allowed.insert({name, t});
-        for (const auto& t : d.expired)
-            for (auto member : m->members) {
-                const std::string id = run::run_id(name, t, member);
-                const auto rec = s_.ledger->ensure(id, name, paths::format_analysis_time(t),
-                                                   static_cast<int>(member));
-                if (rec.state == RunState::waiting_inputs) {
-                    s_.ledger->transition(
-                        id, RunState::expired,
-                        "older than the catch-up policy " + m->catch_up.text + " allows");
-                    s_.log->info(ev::kRunExpired,
-                                 "not run: older than catch-up " + m->catch_up.text,
-                                 ctx_of(id, name, t));
-                }
+    for (const auto& e : d.expire)
+        if (driver_.expire(e.run.id(), "older than the catch-up policy " + e.policy + " allows"))
+            s_.log->info(ev::kRunExpired, "not run: older than catch-up " + e.policy,
+                         ctx_of(e.run.id(), e.run.model, e.run.time));
+    if (reconcile()) {
+        // runs whose publishing failed after their model succeeded: publish again
+        for (const auto& k : d.publish)
+            if (const config::ModelConfig* m = model(k.model))
+                launch(*m, k.time, k.member, {}, run::Resume{.publish_only = true});
+        for (const auto& w : d.wait)
+            if (w.reason.starts_with("cannot run here") && unrunnable_.insert(w.run_id).second) {
+                const auto rec = s_.ledger->get(w.run_id);
+                s_.log->error(ev::kRunUnrunnable, w.reason,
+                              rec ? ctx_of(*rec) : telemetry::LogContext{w.run_id, "", ""});
             }
+        for (const auto& st : d.start)
+            if (const config::ModelConfig* m = model(st.run.model))
+                launch(*m, st.run.time, st.run.member, st.gpus, std::nullopt);
     }
-    if (!launching_) return;
-    // runs whose publishing failed after their model succeeded: publish again
-    for (const auto& rec : s_.ledger->in_state(RunState::publishing)) {
-        const config::ModelConfig* m = model(rec.model);
-        if (!m || active_.contains(rec.run_id) || rec.not_before > unix_now()) continue;
-        try {
-            const auto t = paths::parse_analysis_time(rec.analysis_time);
-            launch(*m, t, static_cast<paths::Member>(rec.member), {},
-                   run::Resume{.publish_only = true});
-        } catch (const std::invalid_argument&) {  // not an analysis time: not ours to publish
-        }
-    }
-    struct Ready {
-        const config::ModelConfig* model;
-        paths::AnalysisTime t;
-        paths::Member member;
-    };
-    std::map<std::string, Ready> ready;
-    std::vector<Candidate> candidates;
-    for (const auto& [name, t, member] : r.ready) {
-        if (!allowed.contains({name, t})) continue;
-        const config::ModelConfig* m = model(name);
-        if (!m) continue;
-        const std::string id = run::run_id(name, t, member);
-        // recorded even when it cannot start now: later polls find it in the ledger
-        const auto rec =
-            s_.ledger->ensure(id, name, paths::format_analysis_time(t), static_cast<int>(member));
-        if (active_.contains(id) || rec.state != RunState::waiting_inputs ||
-            rec.not_before > unix_now())
-            continue;
-        ready.emplace(id, Ready{m, t, member});
-        candidates.push_back({id, name, m->max_concurrent_runs, m->resources.gpus});
-    }
-    Capacity cap{.global_limit = s_.host.max_concurrent_runs,
-                 .active = static_cast<int>(active_.size()),
-                 .host_gpus = s_.host.gpus};
-    for (const auto& [id, a] : active_) {
-        ++cap.model_active[a.model];
-        cap.busy_gpus.insert(cap.busy_gpus.end(), a.gpus.begin(), a.gpus.end());
-    }
-    const AdmissionResult admitted = admit(candidates, cap);
-    for (const auto& w : admitted.wait)
-        if (w.reason.starts_with("cannot run here") && unrunnable_.insert(w.run_id).second) {
-            const Ready& rd = ready.at(w.run_id);
-            s_.log->error(ev::kRunUnrunnable, w.reason, ctx_of(w.run_id, rd.model->name, rd.t));
-        }
-    for (const auto& a : admitted.start) {
-        const Ready& rd = ready.at(a.run_id);
-        launch(*rd.model, rd.t, rd.member, a.gpus, std::nullopt);
-    }
+    raise_late_alerts();
+    return d.record.size() + d.record_expired.size() > 100;
 }
 
-std::vector<DeadlineRun> Scheduler::deadline_runs() {
-    std::vector<DeadlineRun> runs;
-    for (const auto& rec : s_.ledger->unfinished()) {
-        const config::ModelConfig* m = model(rec.model);
-        if (!m || (m->arrival_deadline.count() == 0 && m->completion_deadline.count() == 0))
-            continue;
-        try {
-            runs.push_back(
-                {rec.run_id, rec.model,
-                 util::unix_seconds(paths::parse_analysis_time(rec.analysis_time).time_point()),
-                 rec.state, rec.state != RunState::waiting_inputs || rec.attempt > 0, rec.late,
-                 m->arrival_deadline, m->completion_deadline});
-        } catch (const std::exception&) {
-        }
-    }
+std::map<std::string, ledger::RunRecord> Scheduler::unfinished_runs() {
+    std::map<std::string, ledger::RunRecord> runs;
+    for (auto& rec : s_.ledger->unfinished()) runs.emplace(rec.run_id, std::move(rec));
     return runs;
 }
 
 void Scheduler::raise_late_alerts() {
-    for (const auto& d : due_alerts(deadline_runs(), unix_now())) {
+    for (const auto& d : late_alerts(s_.models, s_.ledger->unfinished(), s_.clock->unix_now())) {
         const auto rec = s_.ledger->get(d.run_id);
         if (!rec) continue;
         const std::string kind(late_kind_name(d.kind));
@@ -594,9 +462,13 @@ void Scheduler::raise_late_alerts() {
                 : "it is not published (" + std::string(state_name(rec->state)) + ")";
         s_.log->warn(d.kind == LateKind::arrival ? ev::kLateArrival : ev::kLateCompletion,
                      "late: " + what + " at the " + kind + " deadline " +
-                         util::format_utc(Clock::from_time_t(d.at)),
+                         util::format_utc(std::chrono::system_clock::from_time_t(d.at)),
                      ctx_of(*rec));
     }
+}
+
+void Scheduler::poll_now() {
+    schedule_poll(std::chrono::seconds(0));
 }
 
 void Scheduler::launch(const config::ModelConfig& m, const paths::AnalysisTime& t,
@@ -612,7 +484,8 @@ void Scheduler::launch(const config::ModelConfig& m, const paths::AnalysisTime& 
     const int max_attempts = m.max_attempts;
     const auto retry_delay = m.retry_delay;
     if (!resume) {
-        const auto detection = std::chrono::duration<double>(Clock::now() - t.time_point()).count();
+        const auto detection =
+            std::chrono::duration<double>(s_.clock->now() - t.time_point()).count();
         s_.metrics->detection_latency
             .Add({{"model", m.name}},
                  prometheus::Histogram::BucketBoundaries{60, 300, 900, 1800, 3600, 7200, 14400})
@@ -628,9 +501,9 @@ void Scheduler::launch(const config::ModelConfig& m, const paths::AnalysisTime& 
             .keep_failed_runs = s_.host.keep_failed_runs,
             .mlwm_version = s_.mlwm_version,
             .resume = resume,
-            .leave_failed_container = true};
+            .leave_failed_container = true,
+            .clock = s_.clock};
         opts.before_phase = [&](run::Phase p, const std::string& container) {
-            const RunState to = state_of(p);
             const std::string phase(run::phase_name(p));
             if (!phase_now.empty()) {
                 s_.metrics->phase_duration
@@ -644,15 +517,7 @@ void Scheduler::launch(const config::ModelConfig& m, const paths::AnalysisTime& 
             }
             // write-ahead; a resumed run is already in its phase; a cancelled
             // run throws here and stops
-            const auto cur = s_.ledger->get(plan.run_id);
-            if (!cur || cur->state != to) {
-                std::optional<std::int64_t> deadline;
-                if (to == RunState::running && plan.timeout.count() > 0)
-                    deadline = unix_now() + plan.timeout.count();
-                s_.ledger->transition(plan.run_id, to, phase,
-                                      container.empty() ? std::nullopt : std::optional(container),
-                                      std::nullopt, deadline);
-            }
+            driver_.enter(plan.run_id, p, container, plan.timeout);
             s_.log->info(
                 ev::kRunState,
                 phase + (container.empty() ? "" : " (container " + container.substr(0, 12) + ")"),
@@ -664,9 +529,9 @@ void Scheduler::launch(const config::ModelConfig& m, const paths::AnalysisTime& 
         run::RunReport report = run::execute_run(plan, s_.stores, *s_.docker, opts);
         if (!phase_now.empty())
             s_.metrics->in_progress.Add({{"model", plan.model}, {"phase", phase_now}}).Decrement();
-        asio::post(io_, [this, id = plan.run_id, report, max_attempts, retry_delay]() {
-            guarded("recording the end of " + id,
-                    [&] { finished(id, report, max_attempts, retry_delay); });
+        asio::post(io_, [this, report, max_attempts, retry_delay]() {
+            guarded("recording the end of " + report.run_id,
+                    [&] { finished(report, max_attempts, retry_delay); });
             // recorded (or not: then the next start adopts it): the container can go
             if (!report.container_id.empty())
                 asio::post(pool_, [this, report] { remove_container(report); });
@@ -690,134 +555,89 @@ void Scheduler::remove_container(const run::RunReport& report) {
     }
 }
 
-void Scheduler::finished(const std::string& run_id, const run::RunReport& rep, int max_attempts,
+void Scheduler::finished(const run::RunReport& rep, int max_attempts,
                          std::chrono::seconds retry_delay) {
+    using K = FinishPlan::Kind;
+    const std::string& run_id = rep.run_id;
     active_.erase(run_id);
     --active_count_;
     s_.ledger->set_gpus(run_id, "");
+    static thread_local std::mt19937_64 rng{std::random_device{}()};
+    const FinishPlan p = driver_.finish(run_id, rep, max_attempts, retry_delay,
+                                        std::uniform_real_distribution<double>(0, 1)(rng));
     const auto rec = s_.ledger->get(run_id);
     const telemetry::LogContext ctx =
         rec ? ctx_of(*rec) : telemetry::LogContext{run_id, rep.model, ""};
-    auto outcome = [&](const char* o) {
+    if (const std::string o = outcome_label(p, rep.outcome); !o.empty())
         s_.metrics->runs.Add({{"model", rep.model}, {"outcome", o}}).Increment();
+    const auto in_s = [&] {
+        return std::to_string(p.retry_at ? *p.retry_at - s_.clock->unix_now() : 0) + " s";
     };
-    if (rec && rec->state == RunState::cancelled) {
-        s_.log->info(ev::kRunCancelled, "stopped: cancelled by an operator (" + rep.message + ")",
-                     ctx);
-        outcome("cancelled");
-        return;
-    }
-    switch (rep.outcome) {
-        case run::Outcome::succeeded:
-            s_.ledger->transition(run_id, RunState::succeeded, rep.message);
+    switch (p.kind) {
+        case K::none: return;
+        case K::cancelled:
+            s_.log->info(ev::kRunCancelled,
+                         "stopped: cancelled by an operator (" + rep.message + ")", ctx);
+            return;
+        case K::succeeded:
             s_.log->info(ev::kRunSucceeded, rep.message, ctx);
-            outcome("succeeded");
-            success_gauges(rep.model, unix_now(), rec ? rec->analysis_time : "");
+            success_gauges(rep.model, s_.clock->unix_now(), rec ? rec->analysis_time : "");
             return;
-        case run::Outcome::already_done:
-            if (rec && transition_allowed(rec->state, RunState::succeeded))
-                s_.ledger->transition(run_id, RunState::succeeded, rep.message);
-            s_.log->info(ev::kRunAlreadyDone, rep.message, ctx);
-            outcome("already_done");
-            return;
-        case run::Outcome::inputs_missing:  // raced with the producer: wait for the next poll
-            return;
-        case run::Outcome::failed:
-        case run::Outcome::timed_out: {
-            const bool timed_out = rep.outcome == run::Outcome::timed_out;
-            const RunState now = rec ? rec->state : RunState::waiting_inputs;
-            const int attempt = rec ? rec->attempt : 0;
-            const auto not_before = [&] {
-                static thread_local std::mt19937_64 rng{std::random_device{}()};
-                const storage::RetryPolicy policy{
-                    max_attempts, retry_delay,
-                    std::max<std::chrono::milliseconds>(retry_delay, std::chrono::minutes(15))};
-                const auto wait = storage::backoff(
-                    policy, attempt, std::uniform_real_distribution<double>(0, 1)(rng));
-                return unix_now() + std::chrono::duration_cast<std::chrono::seconds>(wait).count();
-            };
-            outcome(timed_out ? "timed_out" : "failed");
-            // the model succeeded, publishing failed: publishing alone is tried again
-            if (now == RunState::publishing && rep.failed_in == run::Phase::publishing &&
-                attempt + 1 < max_attempts) {
-                const std::int64_t at = not_before();
-                s_.ledger->retry_publishing(run_id, rep.message, at);
-                s_.log->error(ev::kRunFailed, rep.message, ctx);
-                s_.log->info(ev::kRunRetry,
-                             "publishing again (attempt " + std::to_string(attempt + 2) + " of " +
-                                 std::to_string(max_attempts) + ") in " +
-                                 std::to_string(at - unix_now()) + " s; the model is not run again",
-                             ctx);
-                return;
-            }
-            const RunState to =
-                timed_out && now == RunState::running ? RunState::timed_out : RunState::failed;
-            std::optional<ledger::Ledger::Retry> retry;
-            if (attempt + 1 < max_attempts)
-                retry =
-                    ledger::Ledger::Retry{not_before(), "retry " + std::to_string(attempt + 2) +
-                                                            " of " + std::to_string(max_attempts)};
-            // the failure and the retry in one transaction
-            if (transition_allowed(now, to)) s_.ledger->end_attempt(run_id, to, rep.message, retry);
+        case K::already_done: s_.log->info(ev::kRunAlreadyDone, rep.message, ctx); return;
+        case K::retry_publishing:
             s_.log->error(ev::kRunFailed, rep.message, ctx);
-            if (retry)
+            s_.log->info(ev::kRunRetry,
+                         "publishing again (attempt " + std::to_string(p.next_attempt) + " of " +
+                             std::to_string(max_attempts) + ") in " + in_s() +
+                             "; the model is not run again",
+                         ctx);
+            return;
+        case K::end_attempt:
+            s_.log->error(ev::kRunFailed, rep.message, ctx);
+            if (p.retry_at)
                 s_.log->info(ev::kRunRetry,
-                             "attempt " + std::to_string(attempt + 2) + " of " +
-                                 std::to_string(max_attempts) + " in " +
-                                 std::to_string(retry->not_before - unix_now()) + " s",
+                             "attempt " + std::to_string(p.next_attempt) + " of " +
+                                 std::to_string(max_attempts) + " in " + in_s(),
                              ctx);
             return;
-        }
     }
 }
 
+// What the next poll would do, from the same decision, carried out by nobody.
 nlohmann::ordered_json Scheduler::dry_run() {
     const PollResult r = poll_blocking(s_.models, {});
+    const std::map<std::string, ledger::RunRecord> runs = unfinished_runs();
+    const Decision d = decide({.models = s_.models,
+                               .host = s_.host,
+                               .poll = r,
+                               .runs = runs,
+                               .active = active_,
+                               .seen = {},
+                               .launching = true,
+                               .now = s_.clock->now()});
     nlohmann::ordered_json out = nlohmann::ordered_json::array();
-    std::map<std::string, std::vector<paths::AnalysisTime>> per_model;
-    for (const auto& [name, t, member] : r.ready) per_model[name].push_back(t);
-    for (const auto& [name, t, member] : r.ready) {
-        const config::ModelConfig* m = model(name);
-        const CatchUpDecision d = apply_catch_up(per_model[name], m->catch_up, Clock::now());
-        const bool runs = std::find(d.run.begin(), d.run.end(), t) != d.run.end();
-        const std::string id = run::run_id(name, t, member);
-        const auto rec = s_.ledger->get(id);
-        std::string action = runs ? "run" : "expire (catch-up " + m->catch_up.text + ")";
-        if (rec && rec->state != RunState::waiting_inputs)
-            action = "nothing: " + std::string(state_name(rec->state));
-        out.push_back({{"run_id", id}, {"action", action}});
-    }
-    std::set<std::string> expired_ids;
-    for (const auto& [name, t] : r.expired)
-        if (const config::ModelConfig* m = model(name))
-            for (auto member : m->members) {
-                const std::string id = run::run_id(name, t, member);
-                expired_ids.insert(id);
-                const auto rec = s_.ledger->get(id);
-                out.push_back({{"run_id", id},
-                               {"action", rec ? "nothing: " + std::string(state_name(rec->state))
-                                              : "expire (catch-up " + m->catch_up.text + ")"}});
-            }
-    // listed times the ledger already has past waiting (no request was made for them)
-    for (const auto& m : s_.models) {
-        const auto w = discovery_prefix(m);
-        for (const auto& l : r.listings)
-            if (w && l.prefix == *w)
-                for (const auto& t : l.times)
-                    for (auto member : m.members) {
-                        const std::string id = run::run_id(m.name, t, member);
-                        const auto rec = s_.ledger->get(id);
-                        if (rec && rec->state != RunState::waiting_inputs &&
-                            !expired_ids.contains(id))
-                            out.push_back(
-                                {{"run_id", id},
-                                 {"action", "nothing: " + std::string(state_name(rec->state))}});
-                    }
-    }
-    for (const auto& l : r.listings)
-        if (!l.ok)
-            out.push_back({{"error", "listing s3://" + l.prefix.bucket + "/" + l.prefix.prefix +
-                                         " failed: " + l.error}});
+    std::set<std::string> said;
+    auto say = [&](const std::string& id, const std::string& action) {
+        if (said.insert(id).second) out.push_back({{"run_id", id}, {"action", action}});
+    };
+    for (const auto& st : d.start) say(st.run.id(), "run");
+    for (const auto& k : d.publish) say(k.id(), "publish (its model ran; publishing failed)");
+    for (const auto& e : d.expire) say(e.run.id(), "expire (catch-up " + e.policy + ")");
+    for (const auto& n : d.record_expired) say(n.run_id, "expire (older than the catch-up policy)");
+    for (const auto& w : d.wait) say(w.run_id, "wait: " + w.reason);
+    // listed runs the ledger has past waiting (no request was made for them)
+    for (const auto& [w, t] : d.listed)
+        for (const auto& m : s_.models)
+            if (discovery_prefix(m) == std::optional(w))
+                for (auto member : m.members) {
+                    const std::string id = run::run_id(m.name, t, member);
+                    if (const auto rec = s_.ledger->get(id);
+                        rec && rec->state != RunState::waiting_inputs)
+                        say(id, "nothing: " + std::string(state_name(rec->state)));
+                }
+    for (const auto* l : d.listing_errors)
+        out.push_back({{"error", "listing s3://" + l->prefix.bucket + "/" + l->prefix.prefix +
+                                     " failed: " + l->error}});
     return out;
 }
 
@@ -846,12 +666,14 @@ nlohmann::ordered_json Scheduler::status() {
     j["active_runs"] = active_count_.load();
     j["last_successful_poll"] = last_ok_poll_.load();
     nlohmann::ordered_json upcoming = nlohmann::ordered_json::array();
-    for (const auto& d : upcoming_deadlines(deadline_runs(), unix_now())) {
+    for (const auto& d : upcoming_deadlines(deadline_runs(s_.models, s_.ledger->unfinished()),
+                                            s_.clock->unix_now())) {
         if (upcoming.size() >= 50) break;
-        upcoming.push_back({{"run_id", d.run_id},
-                            {"model", d.model},
-                            {"kind", late_kind_name(d.kind)},
-                            {"at", util::format_utc(Clock::from_time_t(d.at))}});
+        upcoming.push_back(
+            {{"run_id", d.run_id},
+             {"model", d.model},
+             {"kind", late_kind_name(d.kind)},
+             {"at", util::format_utc(std::chrono::system_clock::from_time_t(d.at))}});
     }
     j["upcoming_deadlines"] = upcoming;
     return j;

@@ -25,9 +25,12 @@
 #include "ledger/ledger.hpp"
 #include "run/execute.hpp"
 #include "schedule/deadlines.hpp"
+#include "schedule/decide.hpp"
 #include "schedule/discovery.hpp"
+#include "schedule/run_driver.hpp"
 #include "telemetry/log.hpp"
 #include "telemetry/metrics.hpp"
+#include "util/clock.hpp"
 
 namespace mlwm::schedule {
 
@@ -40,6 +43,7 @@ struct SchedulerSetup {
     telemetry::Logger* log;
     telemetry::Metrics* metrics;
     std::string mlwm_version;
+    const util::Clock* clock = &util::system_clock();
 };
 
 class Scheduler {
@@ -66,12 +70,13 @@ public:
     std::string poll_health() const;  // "ok (2 s ago)", "no successful poll for 40 s (...)"
     std::size_t active_runs() const;
 
+    // A poll now (the timer's is cancelled; the next comes poll_interval
+    // after it), and how many polls were applied so far: for tests, which
+    // run the io_context until the count moves.
+    void poll_now();
+    std::size_t polls_applied() const { return polls_applied_.load(); }
+
 private:
-    struct PollResult;
-    struct ActiveRun {
-        std::string model;
-        std::vector<std::string> gpus;
-    };
     bool reconcile();
     void model_metrics();  // every configured model's counters exist (at 0)
     // last success (unix seconds) and newest published analysis time of a model
@@ -83,20 +88,20 @@ private:
     PollResult poll_blocking(const std::vector<config::ModelConfig>& models,
                              std::map<WatchPrefix, std::string> start_after);
     bool apply(PollResult result);  // true when it recorded many runs
-    void admit_ready(const PollResult& result);
+    // The ledger's unfinished runs, by run id (decide's snapshot).
+    std::map<std::string, ledger::RunRecord> unfinished_runs();
     void raise_late_alerts();
-    std::vector<DeadlineRun> deadline_runs();
     void launch(const config::ModelConfig& model, const paths::AnalysisTime& t,
                 paths::Member member, std::vector<std::string> gpus,
                 std::optional<run::Resume> resume);
-    void finished(const std::string& run_id, const run::RunReport& report, int max_attempts,
-                  std::chrono::seconds retry_delay);
+    void finished(const run::RunReport& report, int max_attempts, std::chrono::seconds retry_delay);
     // Removes a finished run's container once the ledger holds its outcome.
     void remove_container(const run::RunReport& report);
     const config::ModelConfig* model(const std::string& name) const;
 
     boost::asio::io_context& io_;
     SchedulerSetup s_;
+    RunDriver driver_;
     boost::asio::thread_pool pool_;
     boost::asio::steady_timer timer_;
     bool launching_ = true;
@@ -112,6 +117,7 @@ private:
     std::map<std::string, std::unique_ptr<storage::ObjectStore>> poll_stores_;  // by bucket
     std::atomic<std::int64_t> last_ok_poll_{0};
     std::atomic<std::size_t> active_count_{0};
+    std::atomic<std::size_t> polls_applied_{0};
 };
 
 }  // namespace mlwm::schedule

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <ctime>
 
+#include "util/clock.hpp"
+
 namespace mlwm::util {
 namespace {
 std::string strftime_utc(SystemTime t, const char* format) {
@@ -63,6 +65,14 @@ std::optional<SystemTime> parse_utc(std::string_view s) {
     if (!ymd.ok() || h > 23 || mi > 59 || se > 60) return std::nullopt;
     return std::chrono::sys_days(ymd) + std::chrono::hours(h) + std::chrono::minutes(mi) +
            std::chrono::seconds(se) + std::chrono::milliseconds(millis);
+}
+
+const Clock& system_clock() {
+    struct System final : Clock {
+        SystemTime now() const override { return std::chrono::system_clock::now(); }
+    };
+    static const System clock;
+    return clock;
 }
 
 }  // namespace mlwm::util

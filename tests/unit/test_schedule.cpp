@@ -7,8 +7,10 @@
 #include "ledger/ledger.hpp"
 #include "run/run_state.hpp"
 #include "schedule/catch_up.hpp"
+#include "schedule/decide.hpp"
 #include "schedule/discovery.hpp"
 #include "schedule/recovery.hpp"
+#include "schedule/run_driver.hpp"
 
 using namespace mlwm;
 using namespace mlwm::schedule;
@@ -199,4 +201,119 @@ TEST_CASE("recovery after a restart: adopt, publish or retry; never a second con
     CHECK(r.action == A::retry);
     CHECK(r.remove == std::vector<std::string>{"c0"});
     CHECK(recovery_action_name(A::publish) == "publish");
+}
+
+TEST_CASE("plan_finish: what the end of an attempt records") {
+    using K = schedule::FinishPlan::Kind;
+    ledger::RunRecord rec;
+    rec.state = run::RunState::running;
+    run::RunReport rep;
+    rep.outcome = run::Outcome::failed;
+    rep.failed_in = run::Phase::running;
+    auto plan = [&](int max_attempts, double jitter = 0.5) {
+        return schedule::plan_finish(rec, rep, max_attempts, std::chrono::seconds(60), jitter,
+                                     1000);
+    };
+    // a failure with attempts left: failed, retried within [now, now + delay]
+    auto p = plan(3);
+    CHECK(p.kind == K::end_attempt);
+    CHECK(p.to == run::RunState::failed);
+    REQUIRE(p.retry_at.has_value());
+    CHECK(*p.retry_at == 1030);
+    CHECK(p.next_attempt == 2);
+    CHECK(schedule::outcome_label(p, rep.outcome) == "failed");
+    // the last attempt: no retry
+    rec.attempt = 2;
+    CHECK_FALSE(plan(3).retry_at.has_value());
+    // the backoff doubles per attempt, up to its cap (15 min here)
+    rec.attempt = 1;
+    CHECK(*plan(5, 0.999).retry_at == 1000 + 119);
+    rec.attempt = 10;
+    CHECK(*plan(20, 0.999).retry_at == 1000 + 899);
+    // a timeout while running
+    rec.attempt = 0;
+    rep.outcome = run::Outcome::timed_out;
+    CHECK(plan(3).to == run::RunState::timed_out);
+    CHECK(schedule::outcome_label(plan(3), rep.outcome) == "timed_out");
+    // publishing failed after the model succeeded: publishing alone, again
+    rec.state = run::RunState::publishing;
+    rep.outcome = run::Outcome::failed;
+    rep.failed_in = run::Phase::publishing;
+    CHECK(plan(3).kind == K::retry_publishing);
+    rec.attempt = 2;  // ... unless it was the last attempt
+    CHECK(plan(3).kind == K::end_attempt);
+    // cancelled meanwhile: whatever the container did, it stays cancelled
+    rec.state = run::RunState::cancelled;
+    rep.outcome = run::Outcome::succeeded;
+    CHECK(plan(3).kind == K::cancelled);
+    CHECK(schedule::outcome_label(plan(3), rep.outcome) == "cancelled");
+    // inputs gone between the check and the start: nothing recorded
+    rec.state = run::RunState::waiting_inputs;
+    rep.outcome = run::Outcome::inputs_missing;
+    CHECK(plan(3).kind == K::none);
+    CHECK(schedule::outcome_label(plan(3), rep.outcome).empty());
+    CHECK(schedule::state_of(run::Phase::publishing) == run::RunState::publishing);
+}
+
+TEST_CASE("decide: new times recorded, too old ones expired, ready runs started within limits") {
+    const auto m = config::parse_model_config("m", "m/config.yaml", R"(docker_image: x/y:1
+catch_up: PT12H
+inputs:
+  state:
+    uri: s3://inputs/{analysis_time}/state.zarr
+    internal_path: /in
+outputs:
+  out:
+    uri: s3://outputs/{analysis_time}/out.zarr
+    internal_path: /out
+)");
+    const std::vector<config::ModelConfig> models{m};
+    config::HostConfig host;
+    host.max_concurrent_runs = 1;
+    const auto t = [](int day, int hour) {
+        return paths::AnalysisTime::from_fields(2023, 10, day, hour, 0);
+    };
+    schedule::PollResult poll;
+    poll.listings.push_back(
+        {*schedule::discovery_prefix(m), {t(1, 0), t(2, 0), t(2, 6)}, {}, true, ""});
+    poll.ready = {{"m", t(2, 0), 0}, {"m", t(2, 6), 0}};
+    std::map<std::string, ledger::RunRecord> runs;
+    std::map<std::string, schedule::ActiveRun> active;
+    std::map<schedule::WatchPrefix, std::set<paths::AnalysisTime>> seen;
+    const auto now = t(2, 7).time_point();
+    auto d = schedule::decide({models, host, poll, runs, active, seen, true, now});
+    CHECK(d.listed.size() == 3);
+    REQUIRE(d.record_expired.size() == 1);  // day 1 is older than 12 h
+    CHECK(d.record_expired[0].run_id == "m/2023-10-01T0000Z/member0");
+    CHECK(d.record_listed == 2);
+    REQUIRE(d.start.size() == 1);  // one at a time
+    CHECK(d.start[0].run.id() == "m/2023-10-02T0000Z/member0");
+    REQUIRE(d.wait.size() == 1);
+    CHECK(d.wait[0].run_id == "m/2023-10-02T0600Z/member0");
+    // known times are not recorded again; a run in progress is not started again
+    seen[*schedule::discovery_prefix(m)] = {t(1, 0), t(2, 0), t(2, 6)};
+    active["m/2023-10-02T0000Z/member0"] = {"m", {}};
+    ledger::RunRecord running;
+    running.run_id = "m/2023-10-02T0000Z/member0";
+    running.state = run::RunState::running;
+    runs[running.run_id] = running;
+    ledger::RunRecord waiting;
+    waiting.run_id = "m/2023-10-02T0600Z/member0";
+    runs[waiting.run_id] = waiting;
+    d = schedule::decide({models, host, poll, runs, active, seen, true, now});
+    CHECK(d.listed.empty());
+    CHECK(d.record.empty());
+    CHECK(d.start.empty());  // the limit is taken by the run in progress
+    // after SIGTERM nothing starts
+    active.clear();
+    d = schedule::decide({models, host, poll, runs, active, seen, false, now});
+    CHECK(d.start.empty());
+    // a failed listing is reported, and records nothing
+    poll.listings[0].ok = false;
+    poll.listings[0].error = "503 SlowDown";
+    seen.clear();
+    d = schedule::decide({models, host, poll, runs, active, seen, true, now});
+    REQUIRE(d.listing_errors.size() == 1);
+    CHECK(d.listing_errors[0]->error == "503 SlowDown");
+    CHECK(d.listed.empty());
 }
