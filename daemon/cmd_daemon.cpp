@@ -18,6 +18,7 @@
 #include "config/host_config.hpp"
 #include "config/model_config.hpp"
 #include "docker/client.hpp"
+#include "endpoints.hpp"
 #include "http/server.hpp"
 #include "ledger/ledger.hpp"
 #include "loading.hpp"
@@ -57,6 +58,123 @@ std::uint64_t monotonic_usec() {
            static_cast<std::uint64_t>(ts.tv_nsec) / 1000u;
 }
 
+// One daemon per state folder: a second one would launch the same runs.
+void lock_state_dir(const std::filesystem::path& state_dir,
+                    std::optional<util::InstanceLock>& lock) {
+    std::filesystem::create_directories(state_dir);
+    try {
+        lock.emplace(state_dir / "daemon.lock");
+    } catch (const util::InstanceLockError& e) {
+        if (!e.held) throw;
+        throw std::runtime_error("another mlwm daemon" +
+                                 (e.holder_pid.empty() ? "" : " (pid " + e.holder_pid + ")") +
+                                 " uses the state folder " + state_dir.string() +
+                                 "; one daemon per state folder: stop that one first");
+    }
+}
+
+// Every S3 request and byte, counted in the metrics.
+storage::S3Counters s3_counters(telemetry::Metrics& metrics) {
+    return {.on_request =
+                [&metrics](const std::string& operation, long status) {
+                    metrics.s3_requests
+                        .Add({{"operation", operation}, {"status", std::to_string(status)}})
+                        .Increment();
+                },
+            .on_bytes =
+                [&metrics](bool upload, std::uint64_t bytes) {
+                    metrics.s3_bytes.Add({{"direction", upload ? "upload" : "download"}})
+                        .Increment(static_cast<double>(bytes));
+                }};
+}
+
+// The engine's health, checked off the event loop every 10 s (SIGTERM ends
+// the process without waiting for this thread).
+void watch_engine(docker::DockerClient& docker, std::atomic<bool>& ok) {
+    std::thread([&docker, &ok] {
+        for (;;) {
+            try {
+                docker.ping();
+                ok = true;
+            } catch (const std::exception&) {
+                ok = false;
+            }
+            std::this_thread::sleep_for(std::chrono::seconds(10));
+        }
+    }).detach();
+}
+
+// SIGHUP: the model configurations again; applied only if all are valid.
+// Returns the outcome, for systemd's status line.
+std::string reload(const cli::ParsedArgs& a, const config::HostConfig& running,
+                   schedule::Scheduler& scheduler, telemetry::Logger& log) {
+    Loaded fresh;
+    try {
+        fresh = load_all(a, std::nullopt);
+    } catch (const std::exception& e) {
+        fresh.issues.push_back({.message = e.what()});
+    }
+    if (!fresh.issues.empty()) {
+        const std::string outcome =
+            "kept the running configuration: " + fresh.issues.front().str() +
+            (fresh.issues.size() > 1 ? " (and " + std::to_string(fresh.issues.size() - 1) + " more)"
+                                     : "");
+        log.error(ev::kConfigReloadFailed, outcome);
+        return outcome;
+    }
+    std::string outcome = std::to_string(fresh.models.size()) + " model(s) loaded";
+    log.info(ev::kConfigReloaded, outcome);
+    scheduler.reload(std::move(fresh.models));
+    if (const auto keys = config::changed_host_keys(running, fresh.host); !keys.empty()) {
+        std::string list;
+        for (const auto& k : keys) list += (list.empty() ? "" : ", ") + k;
+        log.log(
+            telemetry::Level::warning, ev::kConfigRestartNeeded,
+            (running.file.empty() ? std::string("the host configuration") : running.file.string()) +
+                " changed (" + list +
+                "): these take effect at the next start; the running daemon keeps the "
+                "values it started with",
+            {}, {{"keys", list}});
+        outcome += "; " + list + " need a restart";
+    }
+    return outcome;
+}
+
+// systemd's status line and watchdog, from the event loop itself: a stuck
+// loop stops the pings, and systemd restarts the daemon.
+class StatusTicker {
+public:
+    StatusTicker(asio::io_context& io, schedule::Scheduler& scheduler, ledger::Ledger& ledger)
+        : timer_(io), scheduler_(scheduler), ledger_(ledger) {
+        watchdog_ = sd_watchdog_enabled(0, &watchdog_usec_) > 0;
+        tick();
+    }
+
+private:
+    void tick() {
+        std::string line =
+            "STATUS=" + std::to_string(scheduler_.active_runs()) + " run(s) active, ";
+        try {
+            auto counts = ledger_.count_by_state();
+            line += std::to_string(counts[run::RunState::succeeded]) + " succeeded, " +
+                    std::to_string(counts[run::RunState::failed]) + " failed";
+        } catch (const std::exception& e) {
+            line += std::string("the ledger cannot be read: ") + e.what();
+        }
+        notify(line + (watchdog_ ? "\nWATCHDOG=1" : ""));
+        timer_.expires_after(watchdog_ ? std::chrono::microseconds(watchdog_usec_ / 3)
+                                       : std::chrono::microseconds(10'000'000));
+        timer_.async_wait([this](const boost::system::error_code& ec) {
+            if (!ec) tick();
+        });
+    }
+    asio::steady_timer timer_;
+    schedule::Scheduler& scheduler_;
+    ledger::Ledger& ledger_;
+    bool watchdog_ = false;
+    std::uint64_t watchdog_usec_ = 0;
+};
+
 int daemon_main(const cli::ParsedArgs& a) {
     Loaded l = load_all(a, std::nullopt);
     const std::string format = a.get("log-format").value_or(l.host.log_format);
@@ -75,20 +193,8 @@ int daemon_main(const cli::ParsedArgs& a) {
                                       std::to_string(l.models.size()) +
                                       " model(s), configuration " +
                                       (l.host.file.empty() ? "(defaults)" : l.host.file.string()));
-    // one daemon per state folder: a second one would launch the same runs
     std::optional<util::InstanceLock> instance;
-    if (!a.has("dry-run")) {
-        std::filesystem::create_directories(l.host.state_dir);
-        try {
-            instance.emplace(l.host.state_dir / "daemon.lock");
-        } catch (const util::InstanceLockError& e) {
-            if (!e.held) throw;
-            throw std::runtime_error("another mlwm daemon" +
-                                     (e.holder_pid.empty() ? "" : " (pid " + e.holder_pid + ")") +
-                                     " uses the state folder " + l.host.state_dir.string() +
-                                     "; one daemon per state folder: stop that one first");
-        }
-    }
+    if (!a.has("dry-run")) lock_state_dir(l.host.state_dir, instance);
     telemetry::Metrics metrics(version::kVersion, version::kGitRevision);
     ledger::Ledger ledger(l.host.state_dir / "ledger.sqlite3");
     docker::DockerClient docker(l.host.docker_socket);
@@ -96,18 +202,7 @@ int daemon_main(const cli::ParsedArgs& a) {
         metrics.docker_requests.Add({{"operation", kind}, {"status", std::to_string(status)}})
             .Increment();
     });
-    const auto stores = run::store_factory(
-        l.host, {.on_request =
-                     [&metrics](const std::string& operation, long status) {
-                         metrics.s3_requests
-                             .Add({{"operation", operation}, {"status", std::to_string(status)}})
-                             .Increment();
-                     },
-                 .on_bytes =
-                     [&metrics](bool upload, std::uint64_t bytes) {
-                         metrics.s3_bytes.Add({{"direction", upload ? "upload" : "download"}})
-                             .Increment(static_cast<double>(bytes));
-                     }});
+    const auto stores = run::store_factory(l.host, s3_counters(metrics));
 
     asio::io_context io;
     schedule::Scheduler scheduler(
@@ -117,53 +212,14 @@ int daemon_main(const cli::ParsedArgs& a) {
         return kExitOk;
     }
 
-    // the engine's health, checked off the event loop
-    std::atomic<bool> docker_ok{false};
-    // (every 10 s; SIGTERM ends the process without waiting for this thread)
-    std::thread docker_checker([&] {
-        for (;;) {
-            try {
-                docker.ping();
-                docker_ok = true;
-            } catch (const std::exception&) {
-                docker_ok = false;
-            }
-            std::this_thread::sleep_for(std::chrono::seconds(10));
-        }
-    });
-    docker_checker.detach();
+    std::atomic<bool> engine_ok{false};
+    watch_engine(docker, engine_ok);
 
     // From here on, threads use the ledger and the engine client: the daemon
     // never returns (its objects would be destroyed under them); it exits.
     try {
-        http::Server server(
-            io, a.get("listen").value_or(l.host.http_listen),
-            [&](const std::string& method, const std::string& target) {
-                if (method != "GET" && method != "HEAD")
-                    return http::Response{405, "text/plain; charset=utf-8", "GET only\n"};
-                const std::string path = target.substr(0, target.find('?'));
-                if (path == "/metrics")
-                    return http::Response{200, "text/plain; version=0.0.4; charset=utf-8",
-                                          metrics.serialize()};
-                if (path == "/livez")
-                    return http::Response{200, "text/plain; charset=utf-8",
-                                          "ok: the event loop is turning\n"};
-                if (path == "/readyz") {
-                    const bool ledger_ok = ledger.writable(), engine = docker_ok.load(),
-                               poll = scheduler.poll_recent();
-                    std::string body = std::string("configuration: ok\nledger: ") +
-                                       (ledger_ok ? "ok" : "not writable") +
-                                       "\ndocker: " + (engine ? "ok" : "no answer to _ping") +
-                                       "\npoll: " + scheduler.poll_health() + "\n";
-                    return http::Response{ledger_ok && engine && poll ? 200u : 503u,
-                                          "text/plain; charset=utf-8", body};
-                }
-                if (path == "/status")
-                    return http::Response{200, "application/json",
-                                          scheduler.status().dump(2) + "\n"};
-                return http::Response{404, "text/plain; charset=utf-8",
-                                      "not found: try /metrics, /livez, /readyz, /status\n"};
-            });
+        http::Server server(io, a.get("listen").value_or(l.host.http_listen),
+                            endpoint_handler({metrics, ledger, engine_ok, scheduler}));
         log.log(telemetry::Level::info, ev::kHttpListening,
                 "serving /metrics /livez /readyz /status on port " + std::to_string(server.port()),
                 {}, {{"port", std::to_string(server.port())}});
@@ -176,39 +232,7 @@ int daemon_main(const cli::ParsedArgs& a) {
                 if (sig == SIGHUP) {
                     notify("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(monotonic_usec()) +
                            "\nSTATUS=reloading the configuration");
-                    Loaded fresh;
-                    try {
-                        fresh = load_all(a, std::nullopt);
-                    } catch (const std::exception& e) {
-                        fresh.issues.push_back({.message = e.what()});
-                    }
-                    std::string outcome;
-                    if (!fresh.issues.empty()) {
-                        outcome =
-                            "kept the running configuration: " + fresh.issues.front().str() +
-                            (fresh.issues.size() > 1
-                                 ? " (and " + std::to_string(fresh.issues.size() - 1) + " more)"
-                                 : "");
-                        log.error(ev::kConfigReloadFailed, outcome);
-                    } else {
-                        outcome = std::to_string(fresh.models.size()) + " model(s) loaded";
-                        log.info(ev::kConfigReloaded, outcome);
-                        scheduler.reload(std::move(fresh.models));
-                        if (const auto keys = config::changed_host_keys(l.host, fresh.host);
-                            !keys.empty()) {
-                            std::string list;
-                            for (const auto& k : keys) list += (list.empty() ? "" : ", ") + k;
-                            log.log(telemetry::Level::warning, ev::kConfigRestartNeeded,
-                                    (l.host.file.empty() ? std::string("the host configuration")
-                                                         : l.host.file.string()) +
-                                        " changed (" + list +
-                                        "): these take effect at the next start; the running "
-                                        "daemon keeps the values it started with",
-                                    {}, {{"keys", list}});
-                            outcome += "; " + list + " need a restart";
-                        }
-                    }
-                    notify("READY=1\nSTATUS=reload: " + outcome);
+                    notify("READY=1\nSTATUS=reload: " + reload(a, l.host, scheduler, log));
                     return wait_signal();
                 }
                 // SIGTERM: no new runs; running containers go on (adopted at the next start)
@@ -235,29 +259,7 @@ int daemon_main(const cli::ParsedArgs& a) {
         log.info(ev::kDaemonReady,
                  "ready: polling every " + std::to_string(l.host.poll_interval.count()) + " s");
 
-        // watchdog and status line from the event loop itself
-        std::uint64_t watchdog_usec = 0;
-        const bool watchdog = sd_watchdog_enabled(0, &watchdog_usec) > 0;
-        asio::steady_timer tick(io);
-        std::function<void()> on_tick;
-        on_tick = [&] {
-            std::string line =
-                "STATUS=" + std::to_string(scheduler.active_runs()) + " run(s) active, ";
-            try {
-                auto counts = ledger.count_by_state();
-                line += std::to_string(counts[run::RunState::succeeded]) + " succeeded, " +
-                        std::to_string(counts[run::RunState::failed]) + " failed";
-            } catch (const std::exception& e) {
-                line += std::string("the ledger cannot be read: ") + e.what();
-            }
-            notify(line + (watchdog ? "\nWATCHDOG=1" : ""));
-            tick.expires_after(watchdog ? std::chrono::microseconds(watchdog_usec / 3)
-                                        : std::chrono::microseconds(10'000'000));
-            tick.async_wait([&](const boost::system::error_code& ec) {
-                if (!ec) on_tick();
-            });
-        };
-        on_tick();
+        StatusTicker ticker(io, scheduler, ledger);
         // A handler that throws must not end the loop: the error is logged and the
         // loop goes on (the scheduler's own steps are guarded the same way).
         for (;;) {

@@ -115,198 +115,239 @@ std::string_view outcome_name(Outcome o) {
     return "?";
 }
 
-RunReport execute_run(const RunPlan& plan, const StoreFactory& stores, docker::Engine& docker,
-                      const ExecuteOptions& opts) {
-    RunReport rep;
-    rep.run_id = plan.run_id;
-    rep.model = plan.model;
-    rep.member = plan.member;
-    rep.log_dir = plan.log_dir;
-    // The run's container, kept until its outcome is recorded: on success
+namespace {
+
+// One run's execution, step by step: each step returns a report when the run
+// ends in it (failed, or found done), nullopt to go on.
+class Execution {
+public:
+    Execution(const RunPlan& plan, const StoreFactory& stores, docker::Engine& docker,
+              const ExecuteOptions& opts)
+        : plan_(plan), stores_(stores), docker_(docker), opts_(opts) {
+        rep_.run_id = plan.run_id;
+        rep_.model = plan.model;
+        rep_.member = plan.member;
+        rep_.log_dir = plan.log_dir;
+    }
+
+    RunReport run() {
+        try {
+            if (auto done = published_before()) return *done;
+            if (opts_.resume && !opts_.resume->container_id.empty()) {
+                if (auto end = adopt()) return *end;
+            } else if (opts_.resume) {
+                // publish only: `publishing` was recorded after the container exited 0
+                outcome_.exit_code = 0;
+                at_ = Phase::publishing;
+            } else {
+                if (auto end = check_inputs()) return *end;
+                if (auto end = stage()) return *end;
+                if (auto end = launch()) return *end;
+            }
+            if (auto end = check_outputs()) return *end;
+            return publish();
+        } catch (const std::exception& e) {
+            return fail(Outcome::failed, e.what());
+        }
+    }
+
+private:
+    using Step = std::optional<RunReport>;
+
+    // The run's container is kept until its outcome is recorded: on success
     // until the marker is written, on failure until the caller recorded it
     // (`leave_failed_container`).
-    std::string container;
-    auto release_container = [&] {
-        if (container.empty()) return;
+    void release_container() {
+        if (container_.empty()) return;
         // gone already, or the engine failed: a leftover is removed at the next attempt
         try {
-            docker.remove_container(container, true);
+            docker_.remove_container(container_, true);
         } catch (const std::exception&) {
         }
-        container.clear();
-    };
-    // the phase the run is in (the one a failure happened in)
-    Phase at = Phase::checking;
-    auto fail = [&](Outcome o, const std::string& why) {
-        rep.outcome = o;
-        rep.message = why;
-        rep.failed_in = at;
-        if (!opts.leave_failed_container) release_container();
-        rep.container_id = container;
+        container_.clear();
+    }
+
+    RunReport fail(Outcome o, const std::string& why) {
+        rep_.outcome = o;
+        rep_.message = why;
+        rep_.failed_in = at_;
+        if (!opts_.leave_failed_container) release_container();
+        rep_.container_id = container_;
         std::error_code ec;
         // the staged inputs go (they can be downloaded again); the logs stay
-        for (const auto& in : plan.inputs) fs::remove_all(in.local, ec);
-        if (at == Phase::publishing) return rep;  // the outputs wait for another try
-        fs::create_directories(plan.log_dir, ec);
-        std::ofstream(plan.log_dir / kFailureNote) << outcome_name(o) << ": " << why << "\n";
-        prune_failed_runs(plan.work_dir.parent_path().parent_path(), opts.keep_failed_runs);
-        return rep;
-    };
-    try {
-        // 0. done before? (the marker is written last)
-        auto marker_store = stores(plan.marker.bucket);
-        if (!opts.force && marker_store->head(plan.marker.key)) {
-            if (opts.resume) container = opts.resume->container_id;
-            release_container();
-            rep.outcome = Outcome::already_done;
-            rep.message =
-                "published before: " + plan.marker.uri() + " exists (--force runs it again)";
-            return rep;
-        }
-        auto phase = [&](Phase p, const std::string& id = {}) {
-            at = p;
-            if (opts.before_phase) opts.before_phase(p, id);
-        };
-        auto t_run = Clock::now();
-        docker::RunOutcome o;
-        std::string started, finished;
-        const docker::RunOptions run_opts{
-            .timeout = std::chrono::duration_cast<std::chrono::milliseconds>(plan.timeout),
-            .log_dir = plan.log_dir,
-            .remove = false,
-            .on_created =
-                [&](const std::string& id) {
-                    container = id;
-                    phase(Phase::running, id);
-                    util::failpoint("launching");
-                },
-            .on_started = [] { util::failpoint("running"); }};
-        if (opts.resume && !opts.resume->container_id.empty()) {
-            // 3'. adopt the container a stopped daemon left
-            const std::string& id = opts.resume->container_id;
-            container = id;
-            phase(Phase::running, id);
-            started = util::format_utc(opts.clock->now(), true);
-            o = docker::adopt_container(
-                docker, id, steady_deadline(opts.resume->deadline, *opts.clock), run_opts);
-            finished = util::format_utc(opts.clock->now(), true);
-        } else if (opts.resume) {
-            // publish only: `publishing` was recorded after the container exited 0
-            o.exit_code = 0;
-            at = Phase::publishing;
-        } else {
-            // 1. every input complete?
-            std::vector<std::string> missing;
-            for (const auto& in : plan.inputs) {
-                const auto store = stores(in.place.bucket);
-                if (!input_complete(*store, in.place, in.completion_marker, in.quiet_period,
-                                    opts.clock->now()))
-                    missing.push_back(
-                        in.name + " (" +
-                        completion_condition(in.place, in.completion_marker, in.quiet_period) +
-                        ")");
-            }
-            if (!missing.empty()) {
-                std::string list;
-                for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;
-                rep.outcome = Outcome::inputs_missing;
-                rep.message = "not complete: " + list;
-                return rep;
-            }
-            // 2. stage the inputs (if the work disk can hold them); empty output folders
-            phase(Phase::staging);
-            const auto t_down = Clock::now();
-            const auto staging_deadline = phase_deadline(plan.staging_timeout);
-            std::vector<storage::TransferPlan> downloads;
-            std::uint64_t needed = 0;
-            for (const auto& in : plan.inputs) {
-                std::error_code ec;
-                fs::remove_all(in.local, ec);
-                const auto store = stores(in.place.bucket);
-                downloads.push_back(storage::plan_download(*store, in.place.key, in.local));
-                needed += downloads.back().bytes;
-            }
-            if (const auto short_by = space_shortfall(plan.work_dir, needed))
-                return fail(Outcome::failed, *short_by);
-            for (std::size_t i = 0; i < plan.inputs.size(); ++i) {
-                const auto& in = plan.inputs[i];
-                const auto store = stores(in.place.bucket);
-                const storage::TransferPlan& tp = downloads[i];
-                fs::create_directories(in.local);
-                const auto r = store->download(tp.items, {.concurrency = opts.transfer_concurrency,
-                                                          .deadline = staging_deadline});
-                rep.bytes_in += r.bytes;
-                if (!r.ok() && Clock::now() > staging_deadline)
-                    return fail(Outcome::failed, "staging " + in.place.uri() +
-                                                     " took longer than timeouts.staging (" +
-                                                     std::to_string(plan.staging_timeout.count()) +
-                                                     " s); " + std::to_string(r.failures.size()) +
-                                                     " object(s) not staged");
-                if (!r.ok())
-                    return fail(Outcome::failed, "staging " + in.place.uri() + ": " +
-                                                     std::to_string(r.failures.size()) +
-                                                     " object(s) failed, first " +
-                                                     r.failures.front().key + ": " +
-                                                     r.failures.front().error);
-                util::failpoint("staging");
-            }
-            for (const auto& out : plan.outputs) {
-                std::error_code ec;
-                fs::remove_all(out.local, ec);
-                fs::create_directories(out.local);
-            }
-            rep.download_seconds = seconds_since(t_down);
+        for (const auto& in : plan_.inputs) fs::remove_all(in.local, ec);
+        if (at_ == Phase::publishing) return rep_;  // the outputs wait for another try
+        fs::create_directories(plan_.log_dir, ec);
+        std::ofstream(plan_.log_dir / kFailureNote) << outcome_name(o) << ": " << why << "\n";
+        prune_failed_runs(plan_.work_dir.parent_path().parent_path(), opts_.keep_failed_runs);
+        return rep_;
+    }
 
-            // 3. the container
-            phase(Phase::launching);
-            t_run = Clock::now();
-            if (!docker.inspect_image(plan.container.image))
-                docker.pull_image(docker::parse_image_ref(plan.container.image));
-            for (const auto& c : docker.list_containers({"org.mlwm.run-id=" + plan.run_id})) {
-                if (c.state == "running" || c.state == "restarting")
-                    return fail(Outcome::failed, "a container of this run is already running (" +
-                                                     c.id.substr(0, 12) +
-                                                     "); not starting a second one");
-                docker.remove_container(c.id, true);  // a leftover of a failed attempt
-            }
-            started = util::format_utc(opts.clock->now(), true);
-            o = docker::run_container(docker, plan.container, run_opts);
-            finished = util::format_utc(opts.clock->now(), true);
+    void phase(Phase p, const std::string& id = {}) {
+        at_ = p;
+        if (opts_.before_phase) opts_.before_phase(p, id);
+    }
+
+    docker::RunOptions run_options() {
+        return {.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(plan_.timeout),
+                .log_dir = plan_.log_dir,
+                .remove = false,
+                .on_created =
+                    [this](const std::string& id) {
+                        container_ = id;
+                        phase(Phase::running, id);
+                        util::failpoint("launching");
+                    },
+                .on_started = [] { util::failpoint("running"); }};
+    }
+
+    // 0. done before? (the marker is written last)
+    Step published_before() {
+        marker_store_ = stores_(plan_.marker.bucket);
+        if (opts_.force || !marker_store_->head(plan_.marker.key)) return std::nullopt;
+        if (opts_.resume) container_ = opts_.resume->container_id;
+        release_container();
+        rep_.outcome = Outcome::already_done;
+        rep_.message =
+            "published before: " + plan_.marker.uri() + " exists (--force runs it again)";
+        return rep_;
+    }
+
+    // 1. every input complete?
+    Step check_inputs() {
+        std::string missing;
+        for (const auto& in : plan_.inputs) {
+            const auto store = stores_(in.place.bucket);
+            if (!input_complete(*store, in.place, in.completion_marker, in.quiet_period,
+                                opts_.clock->now()))
+                missing += (missing.empty() ? "" : ", ") + in.name + " (" +
+                           completion_condition(in.place, in.completion_marker, in.quiet_period) +
+                           ")";
         }
-        if (!opts.resume || !opts.resume->publish_only) {
-            rep.run_seconds = seconds_since(t_run);
-            rep.exit_code = o.exit_code;
-            if (o.timed_out)
-                return fail(Outcome::timed_out, "killed after its timeout of " +
-                                                    std::to_string(plan.timeout.count()) +
-                                                    " s; logs in " + plan.log_dir.string());
-            if (!o.succeeded())
-                return fail(Outcome::failed, "the container ended with " + o.describe() +
-                                                 "; logs in " + plan.log_dir.string());
+        if (missing.empty()) return std::nullopt;
+        rep_.outcome = Outcome::inputs_missing;
+        rep_.message = "not complete: " + missing;
+        return rep_;
+    }
+
+    // 2. stage the inputs (if the work disk can hold them); empty output folders
+    Step stage() {
+        phase(Phase::staging);
+        const auto t_down = Clock::now();
+        const auto deadline = phase_deadline(plan_.staging_timeout);
+        std::vector<storage::TransferPlan> downloads;
+        std::uint64_t needed = 0;
+        for (const auto& in : plan_.inputs) {
+            std::error_code ec;
+            fs::remove_all(in.local, ec);
+            const auto store = stores_(in.place.bucket);
+            downloads.push_back(storage::plan_download(*store, in.place.key, in.local));
+            needed += downloads.back().bytes;
         }
-        for (const auto& out : plan.outputs)
+        if (const auto short_by = space_shortfall(plan_.work_dir, needed))
+            return fail(Outcome::failed, *short_by);
+        for (std::size_t i = 0; i < plan_.inputs.size(); ++i) {
+            const auto& in = plan_.inputs[i];
+            const auto store = stores_(in.place.bucket);
+            fs::create_directories(in.local);
+            const auto r =
+                store->download(downloads[i].items,
+                                {.concurrency = opts_.transfer_concurrency, .deadline = deadline});
+            rep_.bytes_in += r.bytes;
+            if (!r.ok() && Clock::now() > deadline)
+                return fail(Outcome::failed,
+                            "staging " + in.place.uri() + " took longer than timeouts.staging (" +
+                                std::to_string(plan_.staging_timeout.count()) + " s); " +
+                                std::to_string(r.failures.size()) + " object(s) not staged");
+            if (!r.ok())
+                return fail(Outcome::failed,
+                            "staging " + in.place.uri() + ": " + std::to_string(r.failures.size()) +
+                                " object(s) failed, first " + r.failures.front().key + ": " +
+                                r.failures.front().error);
+            util::failpoint("staging");
+        }
+        for (const auto& out : plan_.outputs) {
+            std::error_code ec;
+            fs::remove_all(out.local, ec);
+            fs::create_directories(out.local);
+        }
+        rep_.download_seconds = seconds_since(t_down);
+        return std::nullopt;
+    }
+
+    // 3. the container: created, started, waited for
+    Step launch() {
+        phase(Phase::launching);
+        const auto t_run = Clock::now();
+        if (!docker_.inspect_image(plan_.container.image))
+            docker_.pull_image(docker::parse_image_ref(plan_.container.image));
+        for (const auto& c : docker_.list_containers({"org.mlwm.run-id=" + plan_.run_id})) {
+            if (c.state == "running" || c.state == "restarting")
+                return fail(Outcome::failed, "a container of this run is already running (" +
+                                                 c.id.substr(0, 12) +
+                                                 "); not starting a second one");
+            docker_.remove_container(c.id, true);  // a leftover of a failed attempt
+        }
+        started_ = util::format_utc(opts_.clock->now(), true);
+        outcome_ = docker::run_container(docker_, plan_.container, run_options());
+        finished_ = util::format_utc(opts_.clock->now(), true);
+        return ended(t_run);
+    }
+
+    // 3'. adopt the container a stopped daemon left
+    Step adopt() {
+        const auto t_run = Clock::now();
+        const std::string& id = opts_.resume->container_id;
+        container_ = id;
+        phase(Phase::running, id);
+        started_ = util::format_utc(opts_.clock->now(), true);
+        outcome_ = docker::adopt_container(
+            docker_, id, steady_deadline(opts_.resume->deadline, *opts_.clock), run_options());
+        finished_ = util::format_utc(opts_.clock->now(), true);
+        return ended(t_run);
+    }
+
+    // How the container ended.
+    Step ended(Clock::time_point t_run) {
+        rep_.run_seconds = seconds_since(t_run);
+        rep_.exit_code = outcome_.exit_code;
+        if (outcome_.timed_out)
+            return fail(Outcome::timed_out, "killed after its timeout of " +
+                                                std::to_string(plan_.timeout.count()) +
+                                                " s; logs in " + plan_.log_dir.string());
+        if (!outcome_.succeeded())
+            return fail(Outcome::failed, "the container ended with " + outcome_.describe() +
+                                             "; logs in " + plan_.log_dir.string());
+        if (!outcome_.logs_error.empty())
+            rep_.notes.push_back("logs not saved: " + outcome_.logs_error);
+        return std::nullopt;
+    }
+
+    Step check_outputs() {
+        for (const auto& out : plan_.outputs)
             if (empty_dir(out.local))
                 return fail(Outcome::failed,
                             "output " + out.name + " is empty: the model wrote nothing to " +
-                                out.internal_path + "; logs in " + plan.log_dir.string());
+                                out.internal_path + "; logs in " + plan_.log_dir.string());
+        return std::nullopt;
+    }
 
-        if (!o.logs_error.empty()) rep.notes.push_back("logs not saved: " + o.logs_error);
-
-        // 4. publish: every object, then the marker
+    // 4. publish: every object, then the marker
+    RunReport publish() {
         phase(Phase::publishing);
         const auto t_up = Clock::now();
-        const auto publishing_deadline = phase_deadline(plan.publishing_timeout);
+        const auto deadline = phase_deadline(plan_.publishing_timeout);
         nlohmann::ordered_json outputs = nlohmann::ordered_json::object();
-        for (const auto& out : plan.outputs) {
-            const auto store = stores(out.place.bucket);
+        for (const auto& out : plan_.outputs) {
+            const auto store = stores_(out.place.bucket);
             const storage::TransferPlan tp = storage::plan_upload(out.local, out.place.key);
-            const auto r = store->upload(tp.items, {.concurrency = opts.transfer_concurrency,
-                                                    .deadline = publishing_deadline});
-            rep.bytes_out += r.bytes;
-            if (!r.ok() && Clock::now() > publishing_deadline)
+            const auto r = store->upload(
+                tp.items, {.concurrency = opts_.transfer_concurrency, .deadline = deadline});
+            rep_.bytes_out += r.bytes;
+            if (!r.ok() && Clock::now() > deadline)
                 return fail(Outcome::failed, "publishing " + out.place.uri() +
                                                  " took longer than timeouts.publishing (" +
-                                                 std::to_string(plan.publishing_timeout.count()) +
+                                                 std::to_string(plan_.publishing_timeout.count()) +
                                                  " s); the run marker is not written");
             if (!r.ok())
                 return fail(Outcome::failed,
@@ -316,37 +357,53 @@ RunReport execute_run(const RunPlan& plan, const StoreFactory& stores, docker::E
             outputs[out.name] = {
                 {"location", out.place.uri()}, {"objects", r.objects}, {"bytes", r.bytes}};
         }
-        nlohmann::ordered_json marker{{"run_id", plan.run_id},
-                                      {"model", plan.model},
-                                      {"member", plan.member},
-                                      {"analysis_time", paths::format_iso8601(plan.analysis_time)},
-                                      {"image", plan.container.image},
-                                      {"image_id", o.image_id},
-                                      {"started", started},
-                                      {"finished", finished},
-                                      {"exit_code", o.exit_code},
-                                      {"mlwm_version", opts.mlwm_version},
+        nlohmann::ordered_json marker{{"run_id", plan_.run_id},
+                                      {"model", plan_.model},
+                                      {"member", plan_.member},
+                                      {"analysis_time", paths::format_iso8601(plan_.analysis_time)},
+                                      {"image", plan_.container.image},
+                                      {"image_id", outcome_.image_id},
+                                      {"started", started_},
+                                      {"finished", finished_},
+                                      {"exit_code", outcome_.exit_code},
+                                      {"mlwm_version", opts_.mlwm_version},
                                       {"outputs", outputs}};
         util::failpoint("publishing");
-        const auto put = marker_store->put_string(
-            plan.marker.key, marker.dump(2) + "\n",
-            {.if_none_match = !opts.force, .content_type = "application/json"});
-        rep.upload_seconds = seconds_since(t_up);
+        const auto put = marker_store_->put_string(
+            plan_.marker.key, marker.dump(2) + "\n",
+            {.if_none_match = !opts_.force, .content_type = "application/json"});
+        rep_.upload_seconds = seconds_since(t_up);
         if (put == storage::PutOutcome::already_exists) {
-            rep.outcome = Outcome::already_done;
-            rep.message = "another run published " + plan.marker.uri() + " meanwhile";
+            rep_.outcome = Outcome::already_done;
+            rep_.message = "another run published " + plan_.marker.uri() + " meanwhile";
         } else {
-            rep.outcome = Outcome::succeeded;
-            rep.message = "published " + std::to_string(plan.outputs.size()) +
-                          " output(s); marker " + plan.marker.uri();
-            for (const auto& n : rep.notes) rep.message += "; " + n;
+            rep_.outcome = Outcome::succeeded;
+            rep_.message = "published " + std::to_string(plan_.outputs.size()) +
+                           " output(s); marker " + plan_.marker.uri();
+            for (const auto& n : rep_.notes) rep_.message += "; " + n;
         }
         release_container();  // the marker records the run now
-        remove_run_folders(plan);
-        return rep;
-    } catch (const std::exception& e) {
-        return fail(Outcome::failed, e.what());
+        remove_run_folders(plan_);
+        return rep_;
     }
+
+    const RunPlan& plan_;
+    const StoreFactory& stores_;
+    docker::Engine& docker_;
+    const ExecuteOptions& opts_;
+    RunReport rep_;
+    std::string container_;
+    Phase at_ = Phase::checking;  // the phase the run is in (the one a failure happened in)
+    std::unique_ptr<storage::ObjectStore> marker_store_;
+    docker::RunOutcome outcome_;
+    std::string started_, finished_;
+};
+
+}  // namespace
+
+RunReport execute_run(const RunPlan& plan, const StoreFactory& stores, docker::Engine& docker,
+                      const ExecuteOptions& opts) {
+    return Execution(plan, stores, docker, opts).run();
 }
 
 void prune_failed_runs(const fs::path& work_root, int keep) {

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "storage/s3_response.hpp"
 #include "storage/s3_xml.hpp"
 #include "storage/sigv4.hpp"
 #include "util/curl_global.hpp"
@@ -328,63 +329,42 @@ void S3Store::execute(std::vector<std::shared_ptr<Request>> requests, std::size_
             const std::uint64_t got = r->out_fd >= 0 ? r->out_written : r->response.size();
             if (got > 0) counters_.on_bytes(false, got);
         }
-        bool success = !transport && std::find(r->ok_statuses.begin(), r->ok_statuses.end(),
-                                               r->status) != r->ok_statuses.end();
-        bool can_retry = false;
-        if (success && r->check && !r->check(*r)) {
-            success = false;
-            can_retry = true;  // corrupt or short data: fetch it again
-        } else if (!success && transport) {
-            can_retry = r->curl_code != CURLE_WRITE_ERROR &&
-                        r->curl_code != CURLE_ABORTED_BY_CALLBACK &&
-                        r->curl_code != CURLE_READ_ERROR;
-        } else if (!success) {
-            if (auto doc = parse_error(r->response)) r->s3_code = doc->code;
-            can_retry = retryable(r->status, r->s3_code, false);
-        }
-        if (success) {
+        const AttemptVerdict v = classify_attempt(
+            {.transport_error = transport,
+             // mlwm's own side (writing the file, reading the body): not the network's fault
+             .local_io_error = r->curl_code == CURLE_WRITE_ERROR ||
+                               r->curl_code == CURLE_ABORTED_BY_CALLBACK ||
+                               r->curl_code == CURLE_READ_ERROR,
+             .status = r->status,
+             .ok_statuses = &r->ok_statuses,
+             .data_check_failed = !transport && r->check && !r->check(*r),
+             .response = r->response});
+        if (!v.s3_code.empty()) r->s3_code = v.s3_code;
+        if (v.kind == AttemptVerdict::Kind::ok) {
             r->ok = true;
-        } else if (can_retry && r->attempt + 1 < retry_.max_attempts) {
+        } else if (v.kind == AttemptVerdict::Kind::retryable &&
+                   r->attempt + 1 < retry_.max_attempts) {
             r->not_before = Clock::now() + backoff(retry_, r->attempt, uniform(rng_));
             ++r->attempt;
             r->reset_for_retry();
             delayed.push(r);
             return;
         } else {
-            // the message of the final failure
-            std::string where = "s3://" + bucket_ + "/" + r->key;
-            std::string msg = "S3 " + r->operation + " " + where + ": ";
-            if (!r->local_error.empty()) {
-                msg += r->local_error;
-            } else if (transport) {
-                msg += std::string("connection to ") + config_.endpoint +
-                       " failed: " + (r->errbuf[0] ? r->errbuf : curl_easy_strerror(r->curl_code));
-            } else if (!r->extra_check_error.empty()) {
-                msg += r->extra_check_error;
-            } else {
-                msg += "HTTP " + std::to_string(r->status);
-                const auto doc = parse_error(r->response);
-                if (doc) {
-                    msg += " " + doc->code;
-                    if (!doc->message.empty()) msg += ": " + doc->message;
-                    if (!doc->request_id.empty()) msg += " (RequestId " + doc->request_id + ")";
-                } else if (r->status == 404) {
-                    msg += " NoSuchKey";
-                    r->s3_code = "NoSuchKey";
-                } else if (r->status == 403) {
-                    msg += " AccessDenied";
-                    r->s3_code = "AccessDenied";
-                }
-                if (r->s3_code == "SignatureDoesNotMatch" || r->s3_code == "InvalidAccessKeyId" ||
-                    r->s3_code == "AccessDenied")
-                    msg += "; check the credentials (access key " + config_.credentials.access_key +
-                           " from " +
-                           (config_.credentials_source.empty() ? "nowhere: none configured"
-                                                               : config_.credentials_source) +
-                           ") and the region (" + config_.region + ")";
-            }
-            if (r->attempt > 0) msg += " (after " + std::to_string(r->attempt + 1) + " attempts)";
-            r->error = msg;
+            r->error = failure_message(
+                {.operation = r->operation,
+                 .bucket = bucket_,
+                 .key = r->key,
+                 .endpoint = config_.endpoint,
+                 .local_error = r->local_error,
+                 .transport_error = transport,
+                 .transport_text = r->errbuf[0] ? r->errbuf : curl_easy_strerror(r->curl_code),
+                 .data_error = r->extra_check_error,
+                 .status = r->status,
+                 .response = r->response,
+                 .attempts = r->attempt + 1,
+                 .access_key = config_.credentials.access_key,
+                 .credentials_source = config_.credentials_source,
+                 .region = config_.region});
         }
         if (r->on_done) r->on_done(*r);
     };

@@ -8,6 +8,7 @@
 #include "storage/location.hpp"
 #include "storage/retry.hpp"
 #include "storage/s3_config.hpp"
+#include "storage/s3_response.hpp"
 #include "storage/s3_xml.hpp"
 #include "storage/transfer.hpp"
 
@@ -231,4 +232,65 @@ TEST_CASE("transfer plans: folder prefixes and unsafe keys fail the whole plan")
     CHECK(up.items[1].key == "out/b.zarr/x/0.0");
     CHECK(folder_prefix("a") == "a/");
     CHECK(folder_prefix("") == "");
+}
+
+TEST_CASE("classify_attempt: what an S3 answer comes to") {
+    using K = AttemptVerdict::Kind;
+    const std::vector<long> ok{200, 206};
+    auto verdict = [&](AttemptView a) {
+        a.ok_statuses = &ok;
+        return classify_attempt(a);
+    };
+    CHECK(verdict({.status = 200}).kind == K::ok);
+    CHECK(verdict({.status = 206}).kind == K::ok);
+    // right status, wrong data (a short or corrupt body): fetched again
+    CHECK(verdict({.status = 200, .data_check_failed = true}).kind == K::retryable);
+    // the network: tried again; mlwm's own side (a full disk): not
+    CHECK(verdict({.transport_error = true}).kind == K::retryable);
+    CHECK(verdict({.transport_error = true, .local_io_error = true}).kind == K::final);
+    // S3's errors by status and code
+    const std::string slow = "<Error><Code>SlowDown</Code><Message>Please reduce</Message></Error>";
+    const auto s = verdict({.status = 503, .response = slow});
+    CHECK(s.kind == K::retryable);
+    CHECK(s.s3_code == "SlowDown");
+    CHECK(verdict({.status = 500}).kind == K::retryable);
+    const std::string denied = "<Error><Code>SignatureDoesNotMatch</Code></Error>";
+    const auto d = verdict({.status = 403, .response = denied});
+    CHECK(d.kind == K::final);
+    CHECK(d.s3_code == "SignatureDoesNotMatch");
+    // bodiless answers (HEAD): the code the status implies
+    CHECK(verdict({.status = 404}).s3_code == "NoSuchKey");
+    CHECK(verdict({.status = 404}).kind == K::final);
+    CHECK(verdict({.status = 403}).s3_code == "AccessDenied");
+    CHECK(verdict({.status = 412}).kind == K::final);
+}
+
+TEST_CASE("failure_message: names the object and what to check") {
+    FailureView f{.operation = "GetObject",
+                           .bucket = "inputs",
+                           .key = "a/b.zarr/.zmetadata",
+                           .endpoint = "http://127.0.0.1:7480",
+                           .status = 403,
+                           .response =
+                               "<Error><Code>InvalidAccessKeyId</Code><Message>no such "
+                               "key</Message><RequestId>tx1</RequestId></Error>",
+                           .access_key = "AKIA1",
+                           .credentials_source = "the environment",
+                           .region = "us-east-1"};
+    CHECK(failure_message(f) ==
+          "S3 GetObject s3://inputs/a/b.zarr/.zmetadata: HTTP 403 InvalidAccessKeyId: no such key "
+          "(RequestId tx1); check the credentials (access key AKIA1 from the environment) and "
+          "the region (us-east-1)");
+    f.response = "";
+    f.status = 404;
+    f.attempts = 3;
+    CHECK(failure_message(f) ==
+          "S3 GetObject s3://inputs/a/b.zarr/.zmetadata: HTTP 404 NoSuchKey (after 3 attempts)");
+    f.transport_error = true;
+    f.transport_text = "Connection refused";
+    CHECK(failure_message(f).ends_with(
+        ": connection to http://127.0.0.1:7480 failed: Connection refused (after 3 attempts)"));
+    f.local_error = "writing /w/x.partial failed: No space left on device";
+    CHECK(failure_message(f).ends_with(
+        ": writing /w/x.partial failed: No space left on device (after 3 attempts)"));
 }
