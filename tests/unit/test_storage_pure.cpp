@@ -267,16 +267,16 @@ TEST_CASE("classify_attempt: what an S3 answer comes to") {
 
 TEST_CASE("failure_message: names the object and what to check") {
     FailureView f{.operation = "GetObject",
-                           .bucket = "inputs",
-                           .key = "a/b.zarr/.zmetadata",
-                           .endpoint = "http://127.0.0.1:7480",
-                           .status = 403,
-                           .response =
-                               "<Error><Code>InvalidAccessKeyId</Code><Message>no such "
-                               "key</Message><RequestId>tx1</RequestId></Error>",
-                           .access_key = "AKIA1",
-                           .credentials_source = "the environment",
-                           .region = "us-east-1"};
+                  .bucket = "inputs",
+                  .key = "a/b.zarr/.zmetadata",
+                  .endpoint = "http://127.0.0.1:7480",
+                  .status = 403,
+                  .response =
+                      "<Error><Code>InvalidAccessKeyId</Code><Message>no such "
+                      "key</Message><RequestId>tx1</RequestId></Error>",
+                  .access_key = "AKIA1",
+                  .credentials_source = "the environment",
+                  .region = "us-east-1"};
     CHECK(failure_message(f) ==
           "S3 GetObject s3://inputs/a/b.zarr/.zmetadata: HTTP 403 InvalidAccessKeyId: no such key "
           "(RequestId tx1); check the credentials (access key AKIA1 from the environment) and "
