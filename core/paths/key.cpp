@@ -31,8 +31,52 @@ std::vector<std::string_view> split(std::string_view s, char sep) {
     return parts;
 }
 
+// The length of the UTF-8 sequence at s[i] (0: not valid UTF-8 there):
+// shortest forms only, no surrogates, at most U+10FFFF.
+std::size_t utf8_length(std::string_view s, std::size_t i) {
+    const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
+    const auto cont = [&](std::size_t k) { return i + k < s.size() && (b(k) & 0xC0) == 0x80; };
+    const unsigned char c = b(0);
+    if (c < 0x80) return 1;
+    if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
+    if (c >= 0xE0 && c <= 0xEF) {
+        if (!cont(1) || !cont(2)) return 0;
+        if (c == 0xE0 && b(1) < 0xA0) return 0;   // overlong
+        if (c == 0xED && b(1) >= 0xA0) return 0;  // a surrogate
+        return 3;
+    }
+    if (c >= 0xF0 && c <= 0xF4) {
+        if (!cont(1) || !cont(2) || !cont(3)) return 0;
+        if (c == 0xF0 && b(1) < 0x90) return 0;   // overlong
+        if (c == 0xF4 && b(1) >= 0x90) return 0;  // past U+10FFFF
+        return 4;
+    }
+    return 0;
+}
+
+bool is_control(unsigned char c) {
+    return c < 0x20 || c == 0x7F;
+}
+
+// Quoted for a message: control characters and bytes that are not UTF-8 as \xNN,
+// so that the message itself is valid UTF-8 (for JSON logs and output).
 std::string q(std::string_view s) {
-    return "'" + std::string(s) + "'";
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out = "'";
+    for (std::size_t i = 0; i < s.size();) {
+        const std::size_t n = utf8_length(s, i);
+        const auto c = static_cast<unsigned char>(s[i]);
+        if (n == 0 || is_control(c)) {
+            out += "\\x";
+            out += hex[c >> 4];
+            out += hex[c & 15];
+            ++i;
+            continue;
+        }
+        out.append(s.substr(i, n));
+        i += n;
+    }
+    return out + "'";
 }
 
 // Runs `parse`, prefixing any PathError with `context`.
@@ -168,17 +212,23 @@ Member parse_member(std::string_view segment) {
     return m;
 }
 
+// Like the original, a name is whatever fits in one key segment: any UTF-8
+// text but '/' and control characters ("FakeDINI+FakeIFS", "DINI_v2 test"),
+// and not "." or ".." (which a local path would take for a folder).
 void check_name(std::string_view text, std::string_view what) {
     auto fail = [&](std::string_view why) {
         throw PathError(std::string(what) + " " + q(text) + ": " + std::string(why) +
-                        " (expected letters, digits, '_', '-' or '.', not starting with '.')");
+                        " (expected UTF-8 text without '/' or control characters, not '.' or "
+                        "'..')");
     };
     if (text.empty()) fail("is empty");
-    if (text.front() == '.') fail("starts with '.'");
-    for (char c : text) {
-        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                        (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
-        if (!ok) fail("contains a character that is not allowed");
+    if (text == "." || text == "..") fail("is a relative folder name");
+    for (std::size_t i = 0; i < text.size();) {
+        const std::size_t n = utf8_length(text, i);
+        if (n == 0) fail("is not valid UTF-8");
+        if (text[i] == '/') fail("contains '/'");
+        if (is_control(static_cast<unsigned char>(text[i]))) fail("contains a control character");
+        i += n;
     }
 }
 

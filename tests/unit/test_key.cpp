@@ -122,9 +122,26 @@ TEST_CASE("parse_path is strict and names the segment") {
     CHECK_THROWS_WITH(parse_path("harmonie_cy46/danra/w12p5_s45p65_e24p52_n64p4/dx2p5km_dy2p5km/"
                                  "2023-10-01T1200Z/member0/.zarr"),
                       doctest::Contains("is empty"));
-    CHECK_THROWS_WITH(parse_path("harmonie cy46/danra/w12p5_s45p65_e24p52_n64p4/dx2p5km_dy2p5km/"
-                                 "2023-10-01T1200Z/member0/pressure_levels.zarr"),
-                      doctest::Contains("not allowed"));
+    // like the original, a name is any UTF-8 text without '/' or control characters
+    for (const std::string name : {"FakeDINI+FakeIFS", "harmonie cy46", "DINI_v2", "m\u00e5ling",
+                                   "a=b,c", "..x", ".hidden"}) {
+        CAPTURE(name);
+        const auto k = parse_path(name + "/danra/w12p5_s45p65_e24p52_n64p4/dx2p5km_dy2p5km/" +
+                                  "2023-10-01T1200Z/member0/" + name + ".zarr");
+        CHECK(k.model_name == name);
+        CHECK(k.data_kind == name);
+        CHECK(parse_path(create_path(k)) == k);
+    }
+    const std::string rest =
+        "/danra/w12p5_s45p65_e24p52_n64p4/dx2p5km_dy2p5km/2023-10-01T1200Z/member0/x.zarr";
+    CHECK_THROWS_WITH(parse_path(".." + rest), doctest::Contains("is a relative folder name"));
+    CHECK_THROWS_WITH(parse_path("a\tb" + rest),
+                      doctest::Contains("'a\\x09b': contains a control character"));
+    // bytes that are not UTF-8 are refused, and shown escaped (the message stays UTF-8)
+    CHECK_THROWS_WITH(parse_path("har\x93\x88nie" + rest),
+                      doctest::Contains("'har\\x93\\x88nie': is not valid UTF-8"));
+    CHECK_THROWS_WITH(parse_path("\xed\xa0\x80" + rest), doctest::Contains("not valid UTF-8"));
+    CHECK_THROWS_WITH(parse_path("\xc0\xaf" + rest), doctest::Contains("not valid UTF-8"));
 }
 
 TEST_CASE("create_path refuses what it cannot write") {
