@@ -38,12 +38,26 @@ std::optional<UriArgs> read_uri_args(Reader& r, const YAML::Node& n, const std::
     text("data_kind", a.data_kind, name_check("data_kind"));
     text("bucket_name", a.bucket_name, [](const std::string& v) { paths::check_bucket_name(v); });
 
+    // Like the original (float fields), a number in uri_args is a float
+    // however it is written: lon_min: -10 is w-10p0, lon_resolution: 2500 is
+    // dx2500p0m, the keys its producers write.
+    auto real = [&](const YAML::Node& parent, const char* key,
+                    const std::string& at) -> std::optional<paths::PNumber> {
+        const auto v = r.number(parent, key, at);
+        if (!v) return std::nullopt;
+        try {
+            return paths::PNumber::floating(v->as_double());
+        } catch (const paths::PathError& e) {
+            r.issue(parent[key], at + "." + key, e.what());
+            return std::nullopt;
+        }
+    };
     const YAML::Node bbox = n["bbox"];
     if (r.map(bbox, path + ".bbox", {"lon_min", "lat_min", "lon_max", "lat_max"})) {
-        auto lon_min = r.number(bbox, "lon_min", path + ".bbox");
-        auto lat_min = r.number(bbox, "lat_min", path + ".bbox");
-        auto lon_max = r.number(bbox, "lon_max", path + ".bbox");
-        auto lat_max = r.number(bbox, "lat_max", path + ".bbox");
+        auto lon_min = real(bbox, "lon_min", path + ".bbox");
+        auto lat_min = real(bbox, "lat_min", path + ".bbox");
+        auto lon_max = real(bbox, "lon_max", path + ".bbox");
+        auto lat_max = real(bbox, "lat_max", path + ".bbox");
         if (lon_min && lat_min && lon_max && lat_max)
             a.bbox = {*lon_min, *lat_min, *lon_max, *lat_max};
         else
@@ -54,8 +68,8 @@ std::optional<UriArgs> read_uri_args(Reader& r, const YAML::Node& n, const std::
     const YAML::Node res = n["resolution"];
     const std::string rp = path + ".resolution";
     if (r.map(res, rp, {"lon_resolution", "lat_resolution", "unit"})) {
-        auto dx = r.number(res, "lon_resolution", rp);
-        auto dy = r.number(res, "lat_resolution", rp);
+        auto dx = real(res, "lon_resolution", rp);
+        auto dy = real(res, "lat_resolution", rp);
         auto unit = r.string(res, "unit", rp, true);
         std::optional<paths::Unit> u;
         if (unit) {

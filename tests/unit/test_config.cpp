@@ -80,12 +80,37 @@ TEST_CASE("the original format is accepted unchanged, with the original's defaul
           "pressure_levels.zarr");
 }
 
-TEST_CASE("integers stay integers in keys, like the original's YAML") {
-    const std::string text =
-        replace(kOriginal, "{lon_min: -10.0, lat_min: 50.0,", "{lon_min: -10, lat_min: 5e1,");
-    const ModelConfig c = parse_model_config("m", "f", text);
-    CHECK(locate(c.inputs[0], paths::AnalysisTime::from_fields(2023, 10, 1, 12, 0), 0)
-              .key.find("w-10_s50p0_") != std::string::npos);
+TEST_CASE("numbers in uri_args are floats, like the original's: the same keys however written") {
+    struct Row {
+        const char* lon_min;
+        const char* lat_min;
+        const char* dx;
+        const char* unit;
+        const char* bbox;
+        const char* resolution;
+    };
+    const Row rows[] = {
+        {"-10", "50", "2.5", "km", "w-10p0_s50p0_", "dx2p5km_dy2p5km"},
+        {"-10.0", "50.0", "2.50", "km", "w-10p0_s50p0_", "dx2p5km_dy2p5km"},
+        {"-10.5", "5e1", "2500", "m", "w-10p5_s50p0_", "dx2500p0m_dy2p5m"},
+        {"0", "64.40", "2500.0", "m", "w0p0_s64p4_", "dx2500p0m_dy2p5m"},
+        {"12", "-0.025", "0.025", "deg", "w12p0_s-0p025_", "dx0p025deg_dy2p5deg"},
+        {"-180", "+7", "1", "deg", "w-180p0_s7p0_", "dx1p0deg_dy2p5deg"},
+    };
+    for (const auto& row : rows) {
+        std::string text =
+            replace(kOriginal, "{lon_min: -10.0, lat_min: 50.0,",
+                    std::string("{lon_min: ") + row.lon_min + ", lat_min: " + row.lat_min + ",");
+        text = replace(text, "{lon_resolution: 2.5, lat_resolution: 2.5, unit: km}",
+                       std::string("{lon_resolution: ") + row.dx +
+                           ", lat_resolution: 2.5, unit: " + row.unit + "}");
+        const ModelConfig c = parse_model_config("m", "f", text);
+        const std::string key =
+            locate(c.inputs[0], paths::AnalysisTime::from_fields(2023, 10, 1, 12, 0), 0).key;
+        CAPTURE(key);
+        CHECK(key.find(std::string("/") + row.bbox) != std::string::npos);
+        CHECK(key.find(std::string("/") + row.resolution + "/") != std::string::npos);
+    }
 }
 
 TEST_CASE("extensions: uri templates, members, durations, env, resources") {
