@@ -151,7 +151,11 @@ int run_models(const cli::ParsedArgs& a) {
         .force = a.has("force"),
         .transfer_concurrency = static_cast<std::size_t>(l.host.transfer_concurrency),
         .keep_failed_runs = l.host.keep_failed_runs,
-        .mlwm_version = version::kFullVersion};
+        .mlwm_version = version::kFullVersion,
+        .s3_env = std::any_of(plans.begin(), plans.end(),
+                              [](const run::RunPlan& p) { return p.pass_s3_credentials; })
+                      ? run::s3_container_env(l.host)
+                      : std::map<std::string, std::string>{}};
     std::vector<run::RunReport> reports(plans.size());
     std::atomic<std::size_t> next{0};
     std::mutex out_mutex;

@@ -222,10 +222,26 @@ ModelConfig parse_model_config(const std::string& name, const std::string& file,
         r.issue(root, "", e.what());
     }
     if (!r.map(root, "",
-               {"docker_image", "inputs", "outputs", "inference_artifact", "members",
-                "forecast_duration", "env", "build_args", "resources", "timeout", "network",
-                "command", "catch_up", "max_attempts", "retry_delay", "max_concurrent_runs",
-                "timeouts", "deadlines", "cycle"})) {
+               {"docker_image",
+                "inputs",
+                "outputs",
+                "inference_artifact",
+                "members",
+                "forecast_duration",
+                "env",
+                "build_args",
+                "resources",
+                "timeout",
+                "network",
+                "s3_credentials",
+                "command",
+                "catch_up",
+                "max_attempts",
+                "retry_delay",
+                "max_concurrent_runs",
+                "timeouts",
+                "deadlines",
+                "cycle"})) {
         r.throw_if_any();
     }
     if (auto img = r.string(root, "docker_image", "", true)) {
@@ -284,6 +300,28 @@ ModelConfig parse_model_config(const std::string& name, const std::string& file,
             r.issue(root["env"][k], "env." + k,
                     "reserved or invalid variable name (mlwm sets ANALYSIS_TIME, FORECAST_DURATION "
                     "and MLWM_*)");
+    // every placeholder of every value must expand (checked with a sample run)
+    if (!c.env.empty()) {
+        std::map<std::string, std::string> names;
+        for (const auto& d : c.inputs) {
+            names["inputs." + d.name + ".path"] = "";
+            names["inputs." + d.name + ".uri"] = "";
+        }
+        for (const auto& d : c.outputs) {
+            names["outputs." + d.name + ".path"] = "";
+            names["outputs." + d.name + ".uri"] = "";
+        }
+        for (const auto& [k, v] : c.env) try {
+                (void)expand_template(v, paths::AnalysisTime::from_fields(2000, 1, 1, 0, 0), 0,
+                                      names);
+            } catch (const std::invalid_argument& e) {
+                std::string known;
+                for (const auto& [n, _] : names) known += ", {" + n + "}";
+                r.issue(root["env"][k], "env." + k,
+                        std::string(e.what()) +
+                            (known.empty() ? "" : "; this model's:" + known.substr(1)));
+            }
+    }
     c.build_args = r.string_map(root, "build_args", "");
     read_resources(r, root, c);
     if (auto n = r.string(root, "network", "", false)) {
@@ -291,6 +329,19 @@ ModelConfig parse_model_config(const std::string& name, const std::string& file,
         if (n->empty())
             r.issue(root["network"], "network",
                     "expected a network mode such as none, bridge or host");
+    }
+    if (auto sc = r.string(root, "s3_credentials", "", false)) {
+        if (*sc == "pass")
+            c.pass_s3_credentials = true;
+        else if (*sc != "none")
+            r.issue(root["s3_credentials"], "s3_credentials",
+                    "expected 'pass' (the container gets the host's S3 endpoint and "
+                    "credentials as AWS_* variables) or 'none', not '" +
+                        *sc + "'");
+        if (c.pass_s3_credentials && c.network == "none")
+            r.issue(root["s3_credentials"], "s3_credentials",
+                    "'pass' needs a network to reach S3: set network (e.g. bridge or host); "
+                    "with network: none the container cannot use them");
     }
     c.command = r.string_list(root, "command", "");
     if (auto cu = r.string(root, "catch_up", "", false)) {
@@ -348,8 +399,20 @@ S3Place locate(const Dataset& d, const paths::AnalysisTime& t, paths::Member mem
     return {uri.substr(5, slash - 5), key};
 }
 
+std::map<std::string, std::string> dataset_placeholders(const ModelConfig& m,
+                                                        const paths::AnalysisTime& t,
+                                                        paths::Member member) {
+    std::map<std::string, std::string> out;
+    for (const auto& [kind, list] : {std::pair{"inputs.", &m.inputs}, {"outputs.", &m.outputs}})
+        for (const auto& d : *list) {
+            out[kind + d.name + ".path"] = d.internal_path;
+            out[kind + d.name + ".uri"] = locate(d, t, member).uri();
+        }
+    return out;
+}
+
 std::string expand_template(std::string_view tmpl, const paths::AnalysisTime& t,
-                            paths::Member member) {
+                            paths::Member member, const std::map<std::string, std::string>& named) {
     using namespace std::chrono;
     const auto tp = t.time_point();
     const auto dp = floor<days>(tp);
@@ -381,7 +444,9 @@ std::string expand_template(std::string_view tmpl, const paths::AnalysisTime& t,
         const std::string_view name = field.substr(0, colon);
         const std::string_view spec =
             colon == std::string_view::npos ? std::string_view{} : field.substr(colon + 1);
-        if (name == "member" && spec.empty()) {
+        if (const auto it = named.find(std::string(field)); it != named.end()) {
+            out += it->second;
+        } else if (name == "member" && spec.empty()) {
             out += std::to_string(member);
         } else if (name == "analysis_time" && spec.empty()) {
             out += paths::format_analysis_time(t);

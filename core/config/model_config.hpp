@@ -52,7 +52,11 @@ struct ModelConfig {
     // extensions
     std::string inference_artifact;
     std::vector<paths::Member> members{0};
-    std::chrono::seconds forecast_duration{0};
+    // FORECAST_DURATION for the container; not set when not configured (the
+    // original images then use their own default)
+    std::optional<std::chrono::seconds> forecast_duration;
+    // the container's environment; values take the placeholders of
+    // dataset_placeholders (see expand_template)
     std::map<std::string, std::string> env;
     std::map<std::string, std::string> build_args;
     docker::Resources resources;
@@ -61,6 +65,10 @@ struct ModelConfig {
     // uploading the outputs
     std::chrono::seconds staging_timeout{0}, publishing_timeout{0};
     std::string network = "none";
+    // s3_credentials: pass -- the model reads S3 itself: the host's endpoint,
+    // region and credentials are handed to its container at run time as
+    // AWS_* variables (never in the plan, a log, the marker); needs a network
+    bool pass_s3_credentials = false;
     std::vector<std::string> command;  // empty: the image's CMD
     // daemon
     CatchUp catch_up;  // all | latest | maximum age (ISO 8601, e.g. P2D)
@@ -86,9 +94,18 @@ ModelConfig load_model_config(const std::filesystem::path& model_dir);
 S3Place locate(const Dataset& d, const paths::AnalysisTime& t, paths::Member member);
 
 // Expands {analysis_time:FORMAT} (strftime-like: %Y %m %d %H %M %S %j %y %%),
-// {analysis_time} (YYYY-MM-DDThhmmZ) and {member}. Throws
-// std::invalid_argument for an unknown placeholder or conversion.
+// {analysis_time} (YYYY-MM-DDThhmmZ), {member} and the `named` ones (e.g.
+// {inputs.danra.path}). Throws std::invalid_argument for an unknown
+// placeholder or conversion.
 std::string expand_template(std::string_view tmpl, const paths::AnalysisTime& t,
-                            paths::Member member);
+                            paths::Member member,
+                            const std::map<std::string, std::string>& named = {});
+
+// The datasets' placeholders an `env` value may use, with their values for
+// one run: {inputs.NAME.path} / {outputs.NAME.path} (the mount path in the
+// container) and {inputs.NAME.uri} / {outputs.NAME.uri} (s3://bucket/key).
+std::map<std::string, std::string> dataset_placeholders(const ModelConfig& m,
+                                                        const paths::AnalysisTime& t,
+                                                        paths::Member member);
 
 }  // namespace mlwm::config

@@ -104,6 +104,23 @@ StoreFactory store_factory(const config::HostConfig& host, storage::S3Counters c
     };
 }
 
+std::map<std::string, std::string> s3_container_env(const config::HostConfig& host) {
+    if (host.storage_type == "file") return {};
+    const storage::S3Config cfg =
+        storage::resolve_s3_config(host.s3, storage::load_s3_environment());
+    std::map<std::string, std::string> env{{"AWS_REGION", cfg.region},
+                                           {"AWS_DEFAULT_REGION", cfg.region},
+                                           {"AWS_ACCESS_KEY_ID", cfg.credentials.access_key},
+                                           {"AWS_SECRET_ACCESS_KEY", cfg.credentials.secret_key}};
+    if (!cfg.endpoint.empty()) {
+        env["AWS_ENDPOINT_URL"] = cfg.endpoint;
+        env["AWS_ENDPOINT_URL_S3"] = cfg.endpoint;
+    }
+    if (!cfg.credentials.session_token.empty())
+        env["AWS_SESSION_TOKEN"] = cfg.credentials.session_token;
+    return env;
+}
+
 std::string_view outcome_name(Outcome o) {
     switch (o) {
         case Outcome::succeeded: return "succeeded";
@@ -289,7 +306,10 @@ private:
             docker_.remove_container(c.id, true);  // a leftover of a failed attempt
         }
         started_ = util::format_utc(opts_.clock->now(), true);
-        outcome_ = docker::run_container(docker_, plan_.container, run_options());
+        docker::ContainerSpec spec = plan_.container;
+        if (plan_.pass_s3_credentials)
+            for (const auto& [k, v] : opts_.s3_env) spec.env[k] = v;
+        outcome_ = docker::run_container(docker_, spec, run_options());
         finished_ = util::format_utc(opts_.clock->now(), true);
         return ended(t_run);
     }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -21,6 +22,9 @@ using StoreFactory =
     std::function<std::unique_ptr<storage::ObjectStore>(const std::string& bucket)>;
 // `counters` (S3 only) count every request and byte, e.g. for metrics.
 StoreFactory store_factory(const config::HostConfig& host, storage::S3Counters counters = {});
+// The host's S3 settings as a container's AWS_* environment (endpoint, region,
+// credentials), for models with s3_credentials: pass. Empty for a file store.
+std::map<std::string, std::string> s3_container_env(const config::HostConfig& host);
 
 enum class Outcome { succeeded, already_done, inputs_missing, failed, timed_out };
 std::string_view outcome_name(Outcome o);
@@ -78,6 +82,10 @@ struct ExecuteOptions {
     // so that a crash in between cannot forget that the model ran. A
     // succeeded run's container is removed once the marker is written.
     bool leave_failed_container = false;
+    // added to the container's environment at run time (s3_container_env, for
+    // a plan with pass_s3_credentials): not in the plan, so never in --dry-run
+    // output, the ledger, a log line or the marker
+    std::map<std::string, std::string> s3_env;
     // the wall clock (completion checks, the adopted container's deadline, the marker's times)
     const util::Clock* clock = &util::system_clock();
 };

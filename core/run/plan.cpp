@@ -43,9 +43,11 @@ RunPlan plan_run(const config::ModelConfig& m, const paths::AnalysisTime& t, pat
     docker::ContainerSpec& c = p.container;
     c.image = m.docker_image;
     c.command = m.command;
-    c.env = m.env;
+    const auto named = config::dataset_placeholders(m, t, member);
+    for (const auto& [k, v] : m.env) c.env[k] = config::expand_template(v, t, member, named);
     c.env["ANALYSIS_TIME"] = paths::format_iso8601(t);
-    c.env["FORECAST_DURATION"] = config::format_iso_duration(m.forecast_duration);
+    if (m.forecast_duration)
+        c.env["FORECAST_DURATION"] = config::format_iso_duration(*m.forecast_duration);
     c.env["MLWM_MEMBER"] = std::to_string(member);
     c.env["MLWM_RUN_ID"] = p.run_id;
     c.env["MLWM_MODEL"] = m.name;
@@ -65,6 +67,7 @@ RunPlan plan_run(const config::ModelConfig& m, const paths::AnalysisTime& t, pat
     for (const auto& d : p.outputs)
         c.mounts.push_back({fs::absolute(d.local).string(), d.internal_path, false});
     c.network_mode = m.network;
+    p.pass_s3_credentials = m.pass_s3_credentials;
     c.resources = m.resources;
     return p;
 }
@@ -96,6 +99,10 @@ nlohmann::ordered_json to_json(const RunPlan& p) {
     j["marker"] = p.marker.uri();
     j["environment"] = p.container.env;
     j["network"] = p.container.network_mode;
+    if (p.pass_s3_credentials)  // the names only: the values are added at run time
+        j["s3_credentials"] =
+            "passed at run time as AWS_ENDPOINT_URL, AWS_REGION, "
+            "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (AWS_SESSION_TOKEN)";
     j["timeout_seconds"] = p.timeout.count();
     j["logs"] = p.log_dir.string();
     return j;

@@ -38,6 +38,8 @@ struct RunPlan {
     docker::ContainerSpec container;
     std::chrono::seconds timeout{0};  // the container's
     std::chrono::seconds staging_timeout{0}, publishing_timeout{0};
+    // the host's S3 settings go to the container at run time (ExecuteOptions::s3_env)
+    bool pass_s3_credentials = false;
 };
 
 inline constexpr const char* kMarkerName = "_mlwm_run.json";
@@ -45,7 +47,8 @@ inline constexpr const char* kMarkerName = "_mlwm_run.json";
 // Inputs go to $WORKDIR/input/<model>/<input>, outputs to
 // $WORKDIR/output/<model>/<output>; both are bind-mounted at their
 // internal_path (inputs read-only). Environment: ANALYSIS_TIME (ISO 8601 UTC),
-// FORECAST_DURATION (ISO 8601), MLWM_MEMBER, MLWM_RUN_ID, plus `env`.
+// FORECAST_DURATION (ISO 8601, when configured), MLWM_MEMBER, MLWM_RUN_ID,
+// MLWM_MODEL, plus `env` with its placeholders expanded.
 RunPlan plan_run(const config::ModelConfig& model, const paths::AnalysisTime& t,
                  paths::Member member, const std::filesystem::path& work_root);
 

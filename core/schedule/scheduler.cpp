@@ -502,6 +502,8 @@ void Scheduler::launch(const config::ModelConfig& m, const paths::AnalysisTime& 
             .mlwm_version = s_.mlwm_version,
             .resume = resume,
             .leave_failed_container = true,
+            .s3_env = plan.pass_s3_credentials ? run::s3_container_env(s_.host)
+                                               : std::map<std::string, std::string>{},
             .clock = s_.clock};
         opts.before_phase = [&](run::Phase p, const std::string& container) {
             const std::string phase(run::phase_name(p));

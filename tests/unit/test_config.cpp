@@ -5,6 +5,7 @@
 #include "config/host_config.hpp"
 #include "config/model_config.hpp"
 #include "config/yaml_reader.hpp"
+#include "run/execute.hpp"
 #include "run/plan.hpp"
 
 using namespace mlwm;
@@ -292,6 +293,74 @@ TEST_CASE("run plan: layout, mounts, environment, marker") {
     const auto j = run::to_json(p);
     CHECK(j["inputs"][0]["complete_when"].get<std::string>().ends_with(
         "pressure_levels.zarr/.zmetadata"));
+}
+
+TEST_CASE("environment like the original images need: placeholders, no FORECAST_DURATION unset") {
+    const auto t = paths::AnalysisTime::from_fields(2023, 10, 1, 12, 0);
+    // no forecast_duration configured: none injected (the images default to PT18H)
+    const ModelConfig plain = parse_model_config("m", "f", kOriginal);
+    CHECK_FALSE(run::plan_run(plain, t, 0, "/work").container.env.contains("FORECAST_DURATION"));
+    const std::string env = R"(env:
+  DATASTORE_INPUT_PATHS: "danra.dini_pressure_levels={inputs.dini_pressure_levels.path}"
+  INPUT_URI: "{inputs.dini_pressure_levels.uri}"
+  OUTPUT_AT: "{outputs.pressure_levels.path}"
+  DINI_ROOT: "s3://harmonie-zarr/dini/control/{analysis_time:%Y-%m-%dT%H%M%SZ}/"
+  TIME_DIMENSIONS: "time"
+  MEMBER: "m{member}"
+  BRACES: "{{literal}}"
+)";
+    const ModelConfig c = parse_model_config("m", "f", std::string(kOriginal) + env);
+    const auto e = run::plan_run(c, t, 3, "/work").container.env;
+    CHECK(e.at("DATASTORE_INPUT_PATHS") ==
+          "danra.dini_pressure_levels=/volume/inputs/dini/pressure_levels.zarr");
+    CHECK(e.at("INPUT_URI") ==
+          "s3://forecast-data-public/harmonie/dini/w-10p0_s50p0_e10p0_n60p0/dx2p5km_dy2p5km/"
+          "2023-10-01T1200Z/member3/pressure_levels.zarr");
+    CHECK(e.at("OUTPUT_AT") == "/volume/outputs/pressure_levels.zarr");
+    CHECK(e.at("DINI_ROOT") == "s3://harmonie-zarr/dini/control/2023-10-01T120000Z/");
+    CHECK(e.at("TIME_DIMENSIONS") == "time");
+    CHECK(e.at("MEMBER") == "m3");
+    CHECK(e.at("BRACES") == "{literal}");
+    // an unknown placeholder is refused at load, naming the variable and what exists
+    try {
+        parse_model_config("m", "f",
+                           std::string(kOriginal) + "env:\n  X: \"{inputs.nope.path}\"\n");
+        FAIL("unknown placeholder accepted");
+    } catch (const ConfigError& err) {
+        const std::string what = err.what();
+        CHECK(what.find("env.X") != std::string::npos);
+        CHECK(what.find("unknown placeholder {inputs.nope.path}") != std::string::npos);
+        CHECK(what.find("{inputs.dini_pressure_levels.path}") != std::string::npos);
+    }
+}
+
+TEST_CASE("s3_credentials: pass needs a network; the plan names the variables, never values") {
+    const auto t = paths::AnalysisTime::from_fields(2023, 10, 1, 12, 0);
+    CHECK_THROWS_WITH(
+        parse_model_config("m", "f", std::string(kOriginal) + "s3_credentials: pass\n"),
+        doctest::Contains("'pass' needs a network"));
+    CHECK_THROWS_WITH(
+        parse_model_config("m", "f", std::string(kOriginal) + "s3_credentials: yes\n"),
+        doctest::Contains("expected 'pass'"));
+    const ModelConfig c = parse_model_config(
+        "m", "f", std::string(kOriginal) + "network: bridge\ns3_credentials: pass\n");
+    CHECK(c.pass_s3_credentials);
+    const run::RunPlan p = run::plan_run(c, t, 0, "/work");
+    CHECK(p.pass_s3_credentials);
+    CHECK_FALSE(p.container.env.contains("AWS_SECRET_ACCESS_KEY"));  // added at run time only
+    CHECK(run::to_json(p).dump().find("AWS_SECRET_ACCESS_KEY") != std::string::npos);
+    // the host's settings as the container's variables
+    config::HostConfig host = parse_host_config(
+        "h.yaml", "storage: {endpoint: 'http://127.0.0.1:7480', region: eu-north-1}\n");
+    ::setenv("AWS_ACCESS_KEY_ID", "AKIATEST", 1);
+    ::setenv("AWS_SECRET_ACCESS_KEY", "s3cr3t", 1);
+    const auto env = run::s3_container_env(host);
+    ::unsetenv("AWS_ACCESS_KEY_ID");
+    ::unsetenv("AWS_SECRET_ACCESS_KEY");
+    CHECK(env.at("AWS_ENDPOINT_URL") == "http://127.0.0.1:7480");
+    CHECK(env.at("AWS_REGION") == "eu-north-1");
+    CHECK(env.at("AWS_ACCESS_KEY_ID") == "AKIATEST");
+    CHECK(env.at("AWS_SECRET_ACCESS_KEY") == "s3cr3t");
 }
 
 #include <fstream>
