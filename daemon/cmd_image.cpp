@@ -76,9 +76,16 @@ int build_image(const cli::ParsedArgs& a) {
     }
     for (const auto& kv : a.all("build-arg")) {
         const auto eq = kv.find('=');
-        if (eq == std::string::npos || eq == 0)
-            throw std::invalid_argument("--build-arg '" + kv + "': expected NAME=VALUE");
-        req.build_args[kv.substr(0, eq)] = kv.substr(eq + 1);
+        if (eq == 0 || kv.empty())
+            throw std::invalid_argument("--build-arg '" + kv + "': expected NAME=VALUE or NAME");
+        if (eq != std::string::npos) {
+            req.build_args[kv.substr(0, eq)] = kv.substr(eq + 1);
+        } else if (const char* v = std::getenv(kv.c_str())) {  // NAME: from the environment,
+            req.build_args[kv] = v;                            // as docker build does
+        } else {
+            std::cerr << "mlwm build-image: --build-arg " << kv
+                      << ": not set in the environment; not passed\n";
+        }
     }
     std::tie(req.revision, req.source) = git_revision_and_source(dir);
     req.created = util::utc_now();
@@ -147,7 +154,10 @@ std::vector<Command> image_commands() {
                  "folder of model configurations (default: configurations)"},
                 {"repository", "REPO", "registry/namespace for the image name (default: mlwm)"},
                 {"tag", "TAG", "image tag instead of revision + latest", false, true},
-                {"build-arg", "NAME=VALUE", "build argument for the Containerfile", false, true},
+                {"build-arg", "NAME[=VALUE]",
+                 "build argument for the Containerfile (NAME alone: its value from the "
+                 "environment)",
+                 false, true},
                 {"docker-socket", "PATH",
                  "engine socket (default: DOCKER_HOST or /var/run/docker.sock)"},
                 {"artifact", "URI",

@@ -23,8 +23,14 @@ struct ModelImageRequest {
     std::string created;   // RFC 3339 UTC time of the build
 };
 
-// Validates the names (a model folder name that cannot be an image name is an
-// error naming it) and returns the build: tags <repository>/<model>:<tag>, OCI
+// A model folder's name as an image repository component (Docker's grammar:
+// lower case a-z0-9, separated by '.', '_', '__' or dashes):
+// "surface-dummy-model_DINI" -> "surface-dummy-model_dini", "My Model+v2" ->
+// "my-model-v2". Throws std::invalid_argument when nothing is left.
+std::string image_component(const std::string& model);
+
+// Validates the names and returns the build (the image is named after
+// image_component(model)): tags <repository>/<model>:<tag>, OCI
 // labels org.opencontainers.image.{title,source,revision,created,version}.
 BuildOptions plan_model_image(const ModelImageRequest& request);
 

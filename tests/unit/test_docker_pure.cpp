@@ -218,6 +218,29 @@ TEST_CASE("model image plan: tags, OCI labels, names checked") {
     r.tags = {"v2"};
     CHECK(plan_model_image(r).tags ==
           std::vector<std::string>{"registry.example.org/mlwm/persistence:v2"});
-    r.model = "Neural_LAM";
-    CHECK_THROWS_WITH(plan_model_image(r), doctest::Contains("model 'Neural_LAM'"));
+    // the original's folder names: a valid repository name derived, the title kept
+    r.model = "surface-dummy-model_DINI";
+    o = plan_model_image(r);
+    CHECK(o.tags ==
+          std::vector<std::string>{"registry.example.org/mlwm/surface-dummy-model_dini:v2"});
+    CHECK(o.labels.at("org.opencontainers.image.title") == "surface-dummy-model_DINI");
+    r.model = "+++";
+    CHECK_THROWS_WITH(plan_model_image(r), doctest::Contains("model '+++'"));
+}
+
+TEST_CASE("image_component: any folder name as a repository name component") {
+    CHECK(image_component("persistence") == "persistence");
+    CHECK(image_component("Neural_LAM") == "neural_lam");
+    CHECK(image_component("surface-dummy-model_DINI") == "surface-dummy-model_dini");
+    CHECK(image_component("My Model+v2") == "my-model-v2");
+    CHECK(image_component("a..b") == "a-b");   // '..' is no separator
+    CHECK(image_component("a___b") == "a-b");  // nor is '___'
+    CHECK(image_component("a__b") == "a__b");
+    CHECK(image_component("a--b") == "a--b");
+    CHECK(image_component("_lead.trail-") == "lead.trail");
+    CHECK(image_component("m\u00e5ling") == "m--ling");  // one dash per byte
+    for (const std::string name :
+         {"Neural_LAM", "My Model+v2", "a..b", "_x_", "m\u00e5ling", "A.B_C__D--E"})
+        CHECK_NOTHROW(parse_image_ref("mlwm/" + image_component(name) + ":1"));
+    CHECK_THROWS_AS(image_component("..."), std::invalid_argument);
 }
