@@ -59,6 +59,8 @@ for engine in ${MLWM_ENGINES:-docker podman}; do
     if [ "$engine" = docker ]; then
         echo "--- end to end: mlwm run (S3, dockerd, xarray, aws)"
         bash "$here/test_run_e2e.sh" "$BUILD/daemon/mlwm"
+        echo "--- coming from the original mlwm: its configuration, image and environment"
+        bash "$here/test_compat.sh" "$BUILD/daemon/mlwm"
         echo "--- inference artifacts (build, verify, upload, build-image)"
         bash "$here/test_artifact.sh" "$BUILD/daemon/mlwm"
         echo "--- the daemon (detection, runs, endpoints, signals, concurrency)"
