@@ -1,7 +1,9 @@
 // `mlwm build-artifact` and `mlwm verify-artifact`: inference artifacts.
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include <unistd.h>
 
@@ -9,6 +11,7 @@
 #include "command.hpp"
 #include "fetch.hpp"
 #include "storage/open.hpp"
+#include "util/dotenv.hpp"
 #include "version.hpp"
 
 namespace mlwm::app {
@@ -23,20 +26,29 @@ int build_artifact(const cli::ParsedArgs& a) {
     if (r.name.empty() || r.name.find('/') != std::string::npos)
         throw std::invalid_argument("artifact name '" + r.name +
                                     "': expected a plain name such as neural-lam-dini");
-    r.nl_config = a.require("nl-config");
+    r.nl_config = a.get("nl-config").value_or("config.yaml");  // the original's default
     r.checkpoint = a.require("checkpoint");
     r.training_args = a.require("cli-training-args-filepath");
     r.output_dir = a.get("output").value_or(".");
     r.argv = g_argv;
     r.mlwm_version = version::kFullVersion;
-    const char* env_format = std::getenv("ARTIFACT_PATH_FORMAT");
-    const std::string target =
-        a.get("upload-to")
-            .value_or(artifact::upload_target(
-                env_format && *env_format ? env_format : artifact::kDefaultUploadFormat, r.name));
+    // like the original: the environment, else a .env file in the current folder
+    std::string format = artifact::kDefaultUploadFormat;
+    if (const char* env = std::getenv("ARTIFACT_PATH_FORMAT"); env && *env) {
+        format = env;
+    } else if (std::ifstream dotenv(".env"); dotenv) {
+        std::stringstream text;
+        text << dotenv.rdbuf();
+        const auto vars = util::parse_dotenv(text.str());
+        if (const auto it = vars.find("ARTIFACT_PATH_FORMAT");
+            it != vars.end() && !it->second.empty())
+            format = it->second;
+    }
+    const std::string target = a.get("upload-to").value_or(artifact::upload_target(format, r.name));
     const storage::Location dest = storage::parse_location(target);  // checked before the work
 
     const artifact::BuildResult b = artifact::build_artifact(r);
+    for (const auto& w : b.warnings) std::cerr << "warning: " << w << "\n";
     std::cerr << "built inference artifact " << r.name << ": " << b.entries.size() << " files, "
               << b.statistics.size() << " statistics variables\n";
     std::cout << b.zip.string() << "\n";
@@ -53,14 +65,19 @@ int build_artifact(const cli::ParsedArgs& a) {
 
 int verify(const cli::ParsedArgs& a) {
     const Fetched f = fetch_to_local(a.positionals.at(0), a);
-    const artifact::VerifyResult v = artifact::verify_artifact(f.path);
-    for (const auto& p : v.problems) std::cerr << "mismatch: " << p << "\n";
+    const artifact::VerifyResult v = artifact::verify_artifact(f.path, a.has("require-checksums"));
+    for (const auto& w : v.warnings) std::cerr << "warning: " << w << "\n";
+    for (const auto& p : v.problems) std::cerr << "problem: " << p << "\n";
     if (!v.ok()) {
         std::cerr << a.positionals.at(0) << ": " << v.problems.size()
-                  << " problem(s); the artifact does not match its artifact.yaml\n";
+                  << " problem(s); the artifact is not usable as it is\n";
         return kExitFailure;
     }
-    std::cout << "ok: " << v.artifact_name << ": " << v.files << " files match artifact.yaml\n";
+    if (v.checksums)
+        std::cout << "ok: " << v.artifact_name << ": " << v.files << " files match artifact.yaml\n";
+    else
+        std::cout << "ok (no checksums): " << v.artifact_name << ": " << v.files
+                  << " files read back with their zip CRCs; artifact.yaml lists no checksums\n";
     return kExitOk;
 }
 
@@ -82,20 +99,21 @@ std::vector<Command> artifact_commands() {
             "each\n"
             "mdp datastore's zarr, with their coordinates, consolidated). artifact.yaml records\n"
             "provenance and the sha256 and size of every file. Then uploads it (multipart) to\n"
-            "--upload-to, else $ARTIFACT_PATH_FORMAT, else\n"
+            "--upload-to, else $ARTIFACT_PATH_FORMAT (from the environment or a .env file in\n"
+            "the current folder), else\n"
             "s3://mlwm-artifacts/inference-artifacts/{artifact_name}.zip.",
         .options =
             {
                 {"nl-config",
                  "PATH",
-                 "the neural-lam configuration (config.yaml)",
-                 true,
+                 "the neural-lam configuration (default: config.yaml)",
+                 false,
                  false,
                  {"nl_config"}},
                 {"checkpoint", "PATH", "the trained checkpoint", true},
                 {"cli-training-args-filepath",
                  "PATH",
-                 "training arguments, a YAML list of one-key maps",
+                 "training arguments: YAML, usually a list of one-key maps",
                  true,
                  false,
                  {"cli_training_args_filepath"}},
@@ -118,12 +136,18 @@ std::vector<Command> artifact_commands() {
         .path = "verify-artifact",
         .summary = "check an inference artifact against its artifact.yaml checksums",
         .description =
-            "Reads every file of the zip and compares its sha256 and size with artifact.yaml;\n"
-            "files missing from the zip or not listed are problems too. Exit 0 only if all match.",
+            "Reads every file of the zip back (the zip's CRCs), checks the required files\n"
+            "(checkpoint.pkl, training_cli_args.yaml, configs/*.yaml) and that the YAML files\n"
+            "parse, and compares every file's sha256 and size with artifact.yaml; files missing\n"
+            "from the zip or not listed are problems too. Artifacts built by the original mlwm\n"
+            "list no checksums: accepted with a warning, refused with --require-checksums.\n"
+            "Exit 0 only if no problem was found.",
         .options = s3_options(),
         .positionals = {{"PATH_OR_URI", "the zip: a path, file:///PATH or s3://BUCKET/KEY"}},
     };
     for (auto& o : s3_options()) build.options.push_back(o);
+    verify_spec.options.push_back(
+        {"require-checksums", "", "refuse an artifact whose artifact.yaml lists no checksums"});
     return {{build, build_artifact}, {verify_spec, verify}};
 }
 

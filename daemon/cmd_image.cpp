@@ -104,17 +104,24 @@ int build_image(const cli::ParsedArgs& a) {
     } cleanup{context};
     if (!artifact_uri.empty()) {
         const Fetched f = fetch_to_local(artifact_uri, a);
-        const artifact::VerifyResult v = artifact::verify_artifact(f.path);
+        const artifact::VerifyResult v =
+            artifact::verify_artifact(f.path, a.has("require-checksums"));
+        for (const auto& w : v.warnings)
+            std::cerr << "warning: inference artifact " << artifact_uri << ": " << w << "\n";
         if (!v.ok())
-            throw std::runtime_error("inference artifact " + artifact_uri +
-                                     " does not match its artifact.yaml (" + v.problems.front() +
-                                     "); not building");
+            throw std::runtime_error(
+                "inference artifact " + artifact_uri + ": " + v.problems.front() +
+                (v.problems.size() > 1 ? " (and " + std::to_string(v.problems.size() - 1) +
+                                             " more; see mlwm verify-artifact)"
+                                       : "") +
+                "; not building");
         fs::copy(dir, context, fs::copy_options::recursive);
         artifact::extract_zip(f.path, context / "artifact");
         options.context_dir = context;
         options.labels["org.mlwm.inference-artifact"] = artifact_uri;
         std::cerr << "inference artifact " << artifact_uri << ": " << v.files
-                  << " files verified, unpacked into artifact/ of the build context\n";
+                  << (v.checksums ? " files verified" : " files checked (no checksums)")
+                  << ", unpacked into artifact/ of the build context\n";
     }
 
     docker::DockerClient client(
@@ -163,6 +170,8 @@ std::vector<Command> image_commands() {
                 {"artifact", "URI",
                  "inference artifact to verify and unpack into artifact/ (default: the "
                  "configuration's inference_artifact)"},
+                {"require-checksums", "",
+                 "refuse an artifact whose artifact.yaml lists no checksums (the original's)"},
                 {"no-cache", "", "do not use the build cache"},
                 {"quiet", "", "do not show the build output"},
             },

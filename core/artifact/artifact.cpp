@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -153,16 +154,10 @@ BuildResult build_artifact(const BuildRequest& r) {
     if (!fs::is_regular_file(r.checkpoint))
         throw std::invalid_argument("checkpoint " + r.checkpoint.string() + " does not exist");
     const std::string args_text = read_text(r.training_args, "training arguments file");
-    const YAML::Node args = load_yaml(r.training_args, args_text, "training arguments file");
-    if (!args.IsSequence())
-        throw std::invalid_argument("training arguments file " + r.training_args.string() +
-                                    ": expected a list of one-key maps such as '- num_workers: 6'");
-    for (const auto& item : args)
-        if (!item.IsMap() || item.size() != 1)
-            throw std::invalid_argument(
-                "training arguments file " + r.training_args.string() + ":" +
-                std::to_string(item.Mark().line + 1) +
-                ": expected a one-key map such as '- precision: bf16-mixed'");
+    (void)load_yaml(r.training_args, args_text, "training arguments file");  // YAML, or refused
+    std::vector<std::string> warnings;
+    if (auto shape = training_args_shape(r.training_args.string(), args_text); !shape.empty())
+        warnings.push_back(shape);
     const std::string nl_text = read_text(r.nl_config, "neural-lam configuration");
     const std::vector<Datastore> stores = find_datastores(r.nl_config, nl_text);
     for (const auto& d : stores) {
@@ -194,6 +189,7 @@ BuildResult build_artifact(const BuildRequest& r) {
     std::ofstream(stage / "nl_config") << rewrite_config_paths(nl_text);
     files.emplace_back("configs/" + r.nl_config.filename().string(), stage / "nl_config");
     BuildResult result;
+    result.warnings = warnings;
     for (const auto& d : stores) {
         files.emplace_back("configs/" + d.config_path.filename().string(), d.config_path);
         // danra.datastore.yaml -> danra.datastore.zarr beside it
@@ -248,40 +244,102 @@ BuildResult build_artifact(const BuildRequest& r) {
     return result;
 }
 
-VerifyResult verify_artifact(const fs::path& zip) {
+std::string training_args_shape(const std::string& file, const std::string& text) {
+    YAML::Node args;
+    try {
+        args = YAML::Load(text);
+    } catch (const YAML::Exception& e) {
+        return "training arguments file " + file + ": not YAML (" + e.msg + ")";
+    }
+    if (!args.IsSequence())
+        return "training arguments file " + file +
+               ": not a list of one-key maps such as '- num_workers: 6' (kept as it is)";
+    for (const auto& item : args)
+        if (!item.IsMap() || item.size() != 1)
+            return "training arguments file " + file + ":" + std::to_string(item.Mark().line + 1) +
+                   ": not a one-key map such as '- precision: bf16-mixed' (kept as it is)";
+    return "";
+}
+
+VerifyResult verify_artifact(const fs::path& zip, bool require_checksums) {
     VerifyResult v;
-    const YAML::Node meta = YAML::Load(read_zip_entry(zip, "artifact.yaml"));
+    YAML::Node meta;
+    try {
+        meta = YAML::Load(read_zip_entry(zip, "artifact.yaml"));
+    } catch (const YAML::Exception& e) {
+        v.problems.push_back("artifact.yaml: not YAML (" + e.msg + ")");
+        return v;
+    }
     v.artifact_name = meta["artifact_name"].as<std::string>("");
+    // what the zip holds: every entry read back in full (libzip checks its CRC)
+    std::set<std::string> present;
+    bool config = false;
+    for (const auto& e : list_zip(zip)) {
+        if (e.name.empty() || e.name.back() == '/') continue;  // a folder entry
+        present.insert(e.name);
+        if (e.name.starts_with("configs/") &&
+            (e.name.ends_with(".yaml") || e.name.ends_with(".yml")))
+            config = true;
+    }
+    std::map<std::string, util::Sha256> digests;
+    std::map<std::string, std::uint64_t> sizes;
+    std::map<std::string, std::string> yaml_text;  // the small YAML files, for parsing
+    for (const auto& name : present) {
+        try {
+            const bool yaml = name == "training_cli_args.yaml" ||
+                              (name.starts_with("configs/") &&
+                               (name.ends_with(".yaml") || name.ends_with(".yml")));
+            stream_zip_entry(zip, name, [&](const char* d, std::size_t n) {
+                digests[name].update(d, n);
+                sizes[name] += n;
+                if (yaml) yaml_text[name].append(d, n);
+            });
+        } catch (const std::exception& e) {
+            v.problems.push_back(name + ": cannot be read back: " + e.what());
+        }
+    }
+    for (const char* required : {"checkpoint.pkl", "training_cli_args.yaml"})
+        if (!present.contains(required))
+            v.problems.push_back(std::string(required) + ": missing from the zip");
+    if (!config) v.problems.push_back("configs/: the zip holds no configuration (.yaml)");
+    for (const auto& [name, text] : yaml_text) {
+        if (name == "training_cli_args.yaml") {
+            if (auto shape = training_args_shape(name, text); !shape.empty())
+                v.warnings.push_back(shape);
+            continue;
+        }
+        try {
+            (void)YAML::Load(text);
+        } catch (const YAML::Exception& e) {
+            v.problems.push_back(name + ": not YAML (" + e.msg + ")");
+        }
+    }
     const YAML::Node files = meta["files"];
     if (!files || !files.IsMap()) {
-        v.problems.push_back("artifact.yaml lists no files (an artifact from an older tool?)");
+        v.checksums = false;
+        v.files = present.size();
+        const std::string what =
+            "artifact.yaml lists no checksums (an artifact built by the original mlwm?): its " +
+            std::to_string(present.size()) + " files were checked by the zip's CRCs only";
+        (require_checksums ? v.problems : v.warnings).push_back(what);
         return v;
     }
     std::set<std::string> listed;
     for (const auto& kv : files) listed.insert(kv.first.as<std::string>());
-    for (const auto& e : list_zip(zip)) {
-        if (e.name == "artifact.yaml" || (!e.name.empty() && e.name.back() == '/')) continue;
-        if (!listed.contains(e.name))
-            v.problems.push_back(e.name + ": in the zip but not in artifact.yaml");
-    }
+    for (const auto& name : present)
+        if (name != "artifact.yaml" && !listed.contains(name))
+            v.problems.push_back(name + ": in the zip but not in artifact.yaml");
     for (const auto& kv : files) {
         const std::string name = kv.first.as<std::string>();
         const std::string want = kv.second["sha256"].as<std::string>("");
         const auto want_size = kv.second["size"].as<unsigned long long>(0);
-        util::Sha256 h;
-        std::uint64_t size = 0;
-        try {
-            stream_zip_entry(zip, name, [&](const char* d, std::size_t n) {
-                h.update(d, n);
-                size += n;
-            });
-        } catch (const std::exception&) {
+        if (!present.contains(name)) {
             v.problems.push_back(name + ": listed in artifact.yaml but missing from the zip");
             continue;
         }
-        const std::string got = h.hex_digest();
-        if (size != want_size)
-            v.problems.push_back(name + ": " + std::to_string(size) +
+        const std::string got = digests[name].hex_digest();
+        if (sizes[name] != want_size)
+            v.problems.push_back(name + ": " + std::to_string(sizes[name]) +
                                  " bytes, artifact.yaml says " + std::to_string(want_size));
         else if (got != want)
             v.problems.push_back(name + ": sha256 " + got + ", artifact.yaml says " + want);

@@ -98,10 +98,90 @@ run "$MLWM" verify-artifact "$ZIP"
 expect_status 0
 expect_stdout_contains "ok: dini-test:"
 cp "$ZIP" "$W/tampered.zip"
-(cd "$W/unz" && printf -- '- num_workers: 7\n' >training_cli_args.yaml && zip -q -0 "$W/tampered.zip" training_cli_args.yaml)
+cp "$ZIP" "$W/resized.zip"
+mkdir -p "$W/tamper"
+cp "$W/unz/training_cli_args.yaml" "$W/tamper/"
+# same size, one byte changed: only the checksum can tell
+(cd "$W/tamper" && sed -i '1s/^-/#/' training_cli_args.yaml && zip -q -0 "$W/tampered.zip" training_cli_args.yaml)
 run "$MLWM" verify-artifact "$W/tampered.zip"
 expect_status 1
-expect_stderr_contains "mismatch: training_cli_args.yaml"
+expect_stderr_contains "problem: training_cli_args.yaml: sha256"
+(cd "$W/tamper" && printf -- '- num_workers: 7\n' >>training_cli_args.yaml && zip -q -0 "$W/resized.zip" training_cli_args.yaml)
+run "$MLWM" verify-artifact "$W/resized.zip"
+expect_status 1
+expect_stderr_contains "problem: training_cli_args.yaml: "
+expect_stderr_contains " bytes, artifact.yaml says "
+
+# an artifact built by the original mlwm: its artifact.yaml fields, no checksums,
+# folder entries in the zip (Python's zipfile, as the original writes it)
+cp -r "$W/unz" "$W/orig"
+run "$PY" - "$W/orig" "$W/original.zip" <<'PY'
+import os, sys, zipfile, yaml
+src, out = sys.argv[1], sys.argv[2]
+meta = {"artifact_name": "dini-original", "mlwm_version": "0.3.0", "checkpoint_path": "/train/last.ckpt",
+        "config_path": "config.yaml", "argv": ["build_inference_artifact", "dini-original"],
+        "hostname": "gpu01", "cwd": "/train", "python_version": "3.12.3 (main)",
+        "mllam_data_prep_version": "0.6.0"}
+with open(os.path.join(src, "artifact.yaml"), "w") as f:
+    yaml.dump(meta, f)
+with zipfile.ZipFile(out, "w") as z:
+    for root, dirs, files in os.walk(src):
+        for n in sorted(dirs) + sorted(files):
+            z.write(os.path.join(root, n), os.path.relpath(os.path.join(root, n), src))
+print(sum(1 for i in zipfile.ZipFile(out).infolist() if i.is_dir()), "folder entries")
+PY
+expect_status 0
+expect_stdout_contains "folder entries"
+run "$MLWM" verify-artifact "$W/original.zip"
+expect_status 0
+expect_stdout_contains "ok (no checksums): dini-original:"
+expect_stderr_contains "warning: artifact.yaml lists no checksums (an artifact built by the original mlwm?)"
+run "$MLWM" verify-artifact --require-checksums "$W/original.zip"
+expect_status 1
+expect_stderr_contains "problem: artifact.yaml lists no checksums"
+# what can be checked still is: a flipped byte in the stored checkpoint fails its CRC
+cp "$W/original.zip" "$W/original-bad.zip"
+run "$PY" - "$W/original-bad.zip" <<'PY'
+import struct, sys, zipfile
+path = sys.argv[1]
+info = zipfile.ZipFile(path).getinfo("checkpoint.pkl")
+with open(path, "r+b") as f:
+    f.seek(info.header_offset)
+    head = f.read(30)
+    name_len, extra_len = struct.unpack("<HH", head[26:30])
+    at = info.header_offset + 30 + name_len + extra_len + 1000
+    f.seek(at); b = f.read(1); f.seek(at); f.write(bytes([b[0] ^ 0xFF]))
+PY
+run "$MLWM" verify-artifact "$W/original-bad.zip"
+expect_status 1
+expect_stderr_contains "problem: checkpoint.pkl: cannot be read back"
+# a required file missing, and a configuration that is not YAML
+run "$PY" - "$W/original.zip" "$W/original-broken.zip" <<'PY'
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as a, zipfile.ZipFile(sys.argv[2], "w") as b:
+    for i in a.infolist():
+        if i.filename == "training_cli_args.yaml": continue
+        data = b"datastore: [unclosed\n" if i.filename == "configs/config.yaml" else a.read(i)
+        b.writestr(i, data)
+PY
+run "$MLWM" verify-artifact "$W/original-broken.zip"
+expect_status 1
+expect_stderr_contains "problem: training_cli_args.yaml: missing from the zip"
+expect_stderr_contains "problem: configs/config.yaml: not YAML"
+# training arguments in another YAML shape: a warning, not a refusal
+printf 'num_workers: 6\nprecision: bf16-mixed\n' >"$W/train/args-map.yaml"
+run "$MLWM" build-artifact dini-map --nl_config "$W/train/config.yaml" --checkpoint "$W/train/last.ckpt" \
+    --cli_training_args_filepath "$W/train/args-map.yaml" --skip_upload --output "$W/out"
+expect_status 0
+expect_stderr_contains "warning: training arguments file $W/train/args-map.yaml: not a list of one-key maps"
+# --nl_config defaults to config.yaml, and ARTIFACT_PATH_FORMAT comes from ./.env
+printf '# where artifacts go\nARTIFACT_PATH_FORMAT="s3://mlwm-test/dotenv/{artifact_name}.zip"\n' >"$W/train/.env"
+run sh -c "cd '$W/train' && env -u ARTIFACT_PATH_FORMAT '$MLWM' build-artifact dini-dotenv --checkpoint last.ckpt --cli_training_args_filepath training_cli_args.yaml --output '$W/out'"
+expect_status 0
+expect_stderr_contains "uploaded to s3://mlwm-test/dotenv/dini-dotenv.zip"
+run aws_ s3api head-object --bucket mlwm-test --key dotenv/dini-dotenv.zip
+expect_status 0
+rm -f "$W/train/.env"
 
 # upload (multipart above 16 MiB: a larger checkpoint), download with aws, byte-identical
 head -c 40000000 /dev/urandom >"$W/train/big.ckpt"
@@ -138,9 +218,12 @@ expect_stderr_contains "does not look like a neural-lam configuration"
 printf 'datastore: {kind: npyfilesmeps, config_path: data/danra.datastore.yaml}\n' >"$W/train/meps.yaml"
 bad --nl_config "$W/train/meps.yaml" --checkpoint "$W/train/last.ckpt" --cli_training_args_filepath "$W/train/training_cli_args.yaml"
 expect_stderr_contains "datastore kind 'npyfilesmeps'"
-run "$MLWM" build-artifact x --checkpoint "$W/train/last.ckpt"
+run sh -c "cd '$W' && '$MLWM' build-artifact x --checkpoint '$W/train/last.ckpt' --skip_upload"
 expect_status 2
-expect_stderr_contains "missing required option --nl-config"
+expect_stderr_contains "missing required option --cli-training-args-filepath"
+run sh -c "cd '$W' && '$MLWM' build-artifact x --checkpoint '$W/train/last.ckpt' --cli_training_args_filepath '$W/train/training_cli_args.yaml' --skip_upload"
+expect_status 2
+expect_stderr_contains "config.yaml"  # --nl_config defaults to config.yaml, as in the original
 
 # a 3 GiB sparse checkpoint: streamed, never held in memory
 truncate -s 3G "$W/train/huge.ckpt"
@@ -173,7 +256,20 @@ danra.datastore.stats.zarr"
     run "$MLWM" build-image with-artifact --configurations "$W/conf" --docker-socket "$MLWM_TEST_DOCKER_SOCKET" \
         --build-arg "BASE_IMAGE=$MLWM_TEST_IMAGE" --artifact "file://$W/tampered.zip" --repository mlwm-test --tag a2
     expect_status 1
-    expect_stderr_contains "does not match its artifact.yaml"
+    expect_stderr_contains "training_cli_args.yaml: sha256"
     expect_stderr_contains "not building"
+    # the original's artifact: built, with the warning; refused with --require-checksums
+    run "$MLWM" build-image with-artifact --configurations "$W/conf" --docker-socket "$MLWM_TEST_DOCKER_SOCKET" \
+        --build-arg "BASE_IMAGE=$MLWM_TEST_IMAGE" --artifact "file://$W/original.zip" --repository mlwm-test --tag a3 --quiet
+    expect_status 0
+    expect_stderr_contains "warning: inference artifact file://$W/original.zip: artifact.yaml lists no checksums"
+    expect_stderr_contains "files checked (no checksums), unpacked into artifact/"
+    run env DOCKER_HOST="unix://$MLWM_TEST_DOCKER_SOCKET" docker run --rm --network none mlwm-test/with-artifact:a3
+    expect_stdout_contains "danra.datastore.stats.zarr"
+    run "$MLWM" build-image with-artifact --configurations "$W/conf" --docker-socket "$MLWM_TEST_DOCKER_SOCKET" \
+        --build-arg "BASE_IMAGE=$MLWM_TEST_IMAGE" --artifact "file://$W/original.zip" --repository mlwm-test --tag a4 \
+        --require-checksums
+    expect_status 1
+    expect_stderr_contains "artifact.yaml lists no checksums"
 fi
 finish

@@ -57,9 +57,23 @@ expect_stderr_one_line
 expect_stderr_contains "no model 'nope'"
 expect_stderr_contains "broken, hello"
 
-run "$MLWM" build-image --configurations "$FIXTURES" --docker-socket "$SOCK" hello --build-arg NOEQUALS
+# --build-arg NAME takes its value from the environment, as docker build does
+run env MESSAGE=from-env "$MLWM" build-image --configurations "$FIXTURES" --docker-socket "$SOCK" \
+    --build-arg "BASE_IMAGE=$BASE" hello --build-arg MESSAGE --repository mlwm-test --tag envarg --quiet
+expect_status 0
+run docker_ run --rm --network none "mlwm-test/hello:envarg"
+expect_stdout "from-env"
+# ... and a NAME not in the environment is not passed (the Containerfile's default applies), said on stderr
+run env -u MLWM_UNSET_ARG "$MLWM" build-image --configurations "$FIXTURES" --docker-socket "$SOCK" \
+    --build-arg "BASE_IMAGE=$BASE" hello --build-arg MLWM_UNSET_ARG --repository mlwm-test --tag unset --quiet
+expect_status 0
+expect_stderr_contains "--build-arg MLWM_UNSET_ARG: not set in the environment; not passed"
+run docker_ run --rm --network none "mlwm-test/hello:unset"
+expect_stdout "hello"
+
+run "$MLWM" build-image --configurations "$FIXTURES" --docker-socket "$SOCK" hello --build-arg =x
 expect_status 2
-expect_stderr_contains "--build-arg 'NOEQUALS'"
+expect_stderr_contains "--build-arg '=x': expected NAME=VALUE or NAME"
 
 run "$MLWM" build-image --configurations "$FIXTURES" --docker-socket /nonexistent/docker.sock hello
 expect_status 1

@@ -76,3 +76,15 @@ TEST_CASE("statistics: only <var>__<split>__<stat>, with the coordinates they ne
     CHECK_THROWS_AS(extract_statistics(root / "missing.zarr", root / "o2"), std::invalid_argument);
     fs::remove_all(root);
 }
+
+TEST_CASE(
+    "training arguments: a list of one-key maps is the expected shape; anything else is a "
+    "warning") {
+    CHECK(training_args_shape("t.yaml", "- num_workers: 6\n- precision: bf16-mixed\n") == "");
+    const auto map = training_args_shape("t.yaml", "num_workers: 6\nprecision: bf16\n");
+    CHECK(map.find("t.yaml") != std::string::npos);
+    CHECK(map.find("list") != std::string::npos);
+    CHECK(training_args_shape("t.yaml", "- a: 1\n  b: 2\n") != "");
+    CHECK(training_args_shape("t.yaml", "- [1, 2]\n") != "");
+    CHECK(training_args_shape("t.yaml", "{unclosed: [").find("not YAML") != std::string::npos);
+}
