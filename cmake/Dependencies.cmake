@@ -13,4 +13,13 @@ if(NOT MLWM_FUZZ)
   find_package(doctest REQUIRED)
   pkg_check_modules(LIBZIP REQUIRED IMPORTED_TARGET libzip)
   pkg_check_modules(SYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
+  if(MLWM_PYTHON)
+    # the mlwm.paths module: Debian's python3-dev and pybind11-dev, for
+    # Debian's python3 (the one its dist-packages belong to) unless told otherwise
+    if(NOT DEFINED Python3_EXECUTABLE AND EXISTS /usr/bin/python3)
+      set(Python3_EXECUTABLE /usr/bin/python3)
+    endif()
+    find_package(Python3 COMPONENTS Interpreter Development.Module REQUIRED)
+    find_package(pybind11 CONFIG REQUIRED)
+  endif()
 endif()

@@ -16,7 +16,7 @@ build_pkgs=(
     build-essential cmake pkg-config git clang clang-format libclang-rt-14-dev
     libboost1.81-dev libyaml-cpp-dev libcurl4-openssl-dev nlohmann-json3-dev
     libspdlog-dev prometheus-cpp-dev doctest-dev libsqlite3-dev libzip-dev
-    libsystemd-dev libssl-dev
+    libsystemd-dev libssl-dev python3-dev pybind11-dev
 )
 # what the quick start needs to run a forecast (a container engine, the base image)
 run_pkgs=(docker.io busybox-static python3 curl)

@@ -65,9 +65,9 @@ Resolution parse_resolution(std::string_view segment);
 std::string format_member(Member member);
 Member parse_member(std::string_view segment);
 
-// Checks a free-text segment (model name, model config, data kind): non-empty,
-// letters, digits, '_', '-', '.', not starting with '.'. Throws PathError naming
-// `what`.
+// Checks a free-text segment (model name, model config, data kind): non-empty
+// UTF-8 without '/' or control characters, not "." or ".." (like the original,
+// which only splits on '/'). Throws PathError naming `what`.
 void check_name(std::string_view text, std::string_view what);
 
 // The key; throws PathError if a field cannot be written (bad name, a number

@@ -90,7 +90,7 @@ state_is() { [ "$(ledger_state "$1")" = "$2" ]; }  # RUN_ID STATE
 ledger_state() { ledger_row "$1" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin).get("state",""))'; }
 # containers the engine created for a run since a unix time
 creates_since() {  # SINCE RUN_ID
-    docker_ events --since "$1" --until "$(date +%s)" --filter type=container --filter event=create \
+    docker_ events --since "$1" --until "$(date +%s.%N)" --filter type=container --filter event=create \
         --filter "label=org.mlwm.run-id=$2" --format '{{.ID}}' | wc -l
 }
 metric() { curl -s "http://127.0.0.1:$PORT/metrics" | grep -E "^$1" | awk '{print $2}'; }

@@ -103,7 +103,7 @@ stop_daemon
 cleanup_chaos
 
 # what the engine saw: container starts per run
-docker_ events --since "$since" --until "$(date +%s)" --filter type=container --filter event=start \
+docker_ events --since "$since" --until "$(date +%s.%N)" --filter type=container --filter event=start \
     --filter label=org.mlwm.managed=true \
     --format '{{index .Actor.Attributes "org.mlwm.run-id"}} {{.ID}}' >"$W/starts"
 aws_ s3 sync --only-show-errors "s3://mlwm-outputs/" "$W/out/"

@@ -29,7 +29,7 @@ mkdir -p "$W/configurations" "$TMPFS"
 mount -t tmpfs -o size=8m tmpfs "$TMPFS"
 write_config 1 2
 starts_since() {  # SINCE RUN_ID: container starts the engine saw for a run
-    docker_ events --since "$1" --until "$(date +%s)" --filter type=container --filter event=start \
+    docker_ events --since "$1" --until "$(date +%s.%N)" --filter type=container --filter event=start \
         --filter "label=org.mlwm.run-id=$2" --format '{{.ID}}' | wc -l
 }
 
