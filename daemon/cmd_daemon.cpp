@@ -18,6 +18,7 @@
 #include "config/host_config.hpp"
 #include "config/model_config.hpp"
 #include "docker/client.hpp"
+#include "docker/registry_auth.hpp"
 #include "endpoints.hpp"
 #include "http/server.hpp"
 #include "ledger/ledger.hpp"
@@ -198,6 +199,7 @@ int daemon_main(const cli::ParsedArgs& a) {
     telemetry::Metrics metrics(version::kVersion, version::kGitRevision);
     ledger::Ledger ledger(l.host.state_dir / "ledger.sqlite3");
     docker::DockerClient docker(l.host.docker_socket);
+    docker.set_registry_auth(docker::registry_auth_for);  // private registries, as docker pull
     docker.set_request_observer([&metrics](const std::string& kind, long status) {
         metrics.docker_requests.Add({{"operation", kind}, {"status", std::to_string(status)}})
             .Increment();

@@ -11,7 +11,9 @@
 #include "command.hpp"
 #include "config/model_config.hpp"
 #include "docker/client.hpp"
+#include "docker/error.hpp"
 #include "docker/model_image.hpp"
+#include "docker/registry_auth.hpp"
 #include "fetch.hpp"
 #include "util/process.hpp"
 #include "util/time.hpp"
@@ -135,6 +137,31 @@ int build_image(const cli::ParsedArgs& a) {
     });
     std::cout << result.image_id << "\n";
     for (const auto& t : options.tags) std::cout << t << "\n";
+    if (a.has("push")) {
+        client.set_registry_auth(docker::registry_auth_for);
+        for (const auto& t : options.tags) {
+            const docker::ImageRef ref = docker::parse_image_ref(t);
+            const std::string registry = docker::registry_of(ref.repository);
+            const auto credentials = docker::credentials_for(registry);
+            std::cerr << "pushing " << t << " to " << registry << " ("
+                      << (credentials
+                              ? "credentials from " + credentials->source
+                              : "no credentials in " + docker::docker_config_path().string())
+                      << ")\n";
+            std::string digest;
+            try {
+                digest = client.push_image(ref, [&](const std::string& text) {
+                    if (!quiet) std::cerr << text << std::flush;
+                });
+            } catch (const docker::DockerError& e) {
+                if (credentials) throw;
+                throw std::runtime_error(std::string(e.what()) + " (no credentials for " +
+                                         registry + " in " + docker::docker_config_path().string() +
+                                         "; `docker login " + registry + "` writes them)");
+            }
+            std::cout << t << "@" << digest << "\n";  // a pinned reference for config.yaml
+        }
+    }
     return kExitOk;
 }
 
@@ -172,6 +199,9 @@ std::vector<Command> image_commands() {
                  "configuration's inference_artifact)"},
                 {"require-checksums", "",
                  "refuse an artifact whose artifact.yaml lists no checksums (the original's)"},
+                {"push", "",
+                 "push every tag to its registry (credentials as docker push finds them: "
+                 "~/.docker/config.json or $DOCKER_CONFIG); prints REPO:TAG@DIGEST"},
                 {"no-cache", "", "do not use the build cache"},
                 {"quiet", "", "do not show the build output"},
             },

@@ -11,6 +11,7 @@
 #include "config/issues.hpp"
 #include "config/model_config.hpp"
 #include "docker/client.hpp"
+#include "docker/registry_auth.hpp"
 #include "loading.hpp"
 #include "paths/analysis_time.hpp"
 #include "run/execute.hpp"
@@ -146,6 +147,7 @@ int run_models(const cli::ParsedArgs& a) {
 
     const auto stores = run::store_factory(l.host);
     docker::DockerClient docker(a.get("docker-socket").value_or(l.host.docker_socket));
+    docker.set_registry_auth(docker::registry_auth_for);  // private registries, as docker pull
     docker.ping();
     const run::ExecuteOptions opts{
         .force = a.has("force"),

@@ -139,6 +139,7 @@ std::string request_kind(const std::string& method, const std::string& target) {
     }
     if (seg[0] == "images") {  // image names may hold '/'
         if (seg.size() == 2 && seg[1] == "create") return "image_pull";
+        if (seg.size() > 2 && seg.back() == "push" && method == "POST") return "image_push";
         if (seg.back() == "json") return "image_inspect";
         return method == "DELETE" ? "image_remove" : "other";
     }
@@ -231,9 +232,31 @@ void DockerClient::pull_image(const ImageRef& ref, const ProgressSink& progress)
                                     "&tag=" + url_encode(ref.digest ? *ref.digest : *ref.tag));
     HttpRequest req{.method = "POST", .target = target};
     req.timeout = std::chrono::hours(2);
+    if (registry_auth_) req.headers.push_back("X-Registry-Auth: " + registry_auth_(ref.repository));
     stream_progress(op, req, [&](const ProgressMessage& m) {
         if (progress && !m.text.empty()) progress(m.text);
     });
+}
+
+std::string DockerClient::push_image(const ImageRef& ref, const ProgressSink& progress) {
+    if (!ref.tag || ref.digest)
+        throw std::invalid_argument("push " + ref.str() + ": expected repository:tag");
+    const std::string op = "push " + ref.str();
+    // the repository's '/' stay path separators, as the docker CLI sends them
+    HttpRequest req{
+        .method = "POST",
+        .target = path("/images/" + ref.repository + "/push?tag=" + url_encode(*ref.tag))};
+    req.timeout = std::chrono::hours(2);
+    req.headers.push_back("X-Registry-Auth: " +
+                          (registry_auth_ ? registry_auth_(ref.repository) : std::string("e30=")));
+    std::string digest;
+    stream_progress(op, req, [&](const ProgressMessage& m) {
+        if (m.digest) digest = *m.digest;
+        if (progress && !m.text.empty()) progress(m.text);
+    });
+    if (digest.empty())
+        throw DockerError(op, 200, "the engine reported no digest for the pushed image");
+    return digest;
 }
 
 void DockerClient::stream_progress(const std::string& operation, HttpRequest request,

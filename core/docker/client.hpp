@@ -70,8 +70,17 @@ public:
     EngineVersion engine();
 
     std::optional<nlohmann::json> inspect_image(const std::string& name) override;
+    // The X-Registry-Auth value for a repository's registry (registry_auth.hpp),
+    // sent with pulls and pushes. Unset: pulls send none, pushes send "{}".
+    using RegistryAuth = std::function<std::string(const std::string& repository)>;
+    void set_registry_auth(RegistryAuth auth) { registry_auth_ = std::move(auth); }
+
     // Pulls a tagged or digest-pinned reference; never a tag-less one.
     void pull_image(const ImageRef& ref, const ProgressSink& progress = {}) override;
+    // Pushes repository:tag to its registry; returns the manifest digest the
+    // registry stored (sha256:...). Throws DockerError with the registry's
+    // message (e.g. unauthorized) when the push fails.
+    std::string push_image(const ImageRef& ref, const ProgressSink& progress = {});
     // Builds from a context directory, streaming it as tar. Throws DockerError
     // with the build's own error message when a step fails.
     BuildResult build_image(const BuildOptions& options, const ProgressSink& progress = {});
@@ -100,6 +109,7 @@ private:
     HttpResponse send(const HttpRequest& request);  // http_.perform, observed
     void observe(const HttpRequest& request, long status);
     RequestObserver observer_;
+    RegistryAuth registry_auth_;
     // Performs a request answered with JSON-lines progress (pull, build); an
     // error status or an error inside the stream becomes a DockerError.
     void stream_progress(const std::string& operation, HttpRequest request,

@@ -58,6 +58,9 @@ void JsonLinesParser::line(std::string_view l) {
         m.text = it->get<std::string>();
     if (auto it = j.find("status"); it != j.end() && it->is_string()) {
         m.text = it->get<std::string>();
+        // a push's last status, "TAG: digest: sha256:... size: N" (Podman sends no aux)
+        if (const auto d = m.text.find(": digest: sha256:"); d != std::string::npos)
+            m.digest = m.text.substr(d + 10, m.text.find(' ', d + 10) - (d + 10));
         if (auto id = j.find("id"); id != j.end() && id->is_string())
             m.text = id->get<std::string>() + ": " + m.text;
         if (auto p = j.find("progress"); p != j.end() && p->is_string())
@@ -69,9 +72,12 @@ void JsonLinesParser::line(std::string_view l) {
         m.error = (*it)["message"].get<std::string>();
     else if (auto e = j.find("error"); e != j.end() && e->is_string())
         m.error = e->get<std::string>();
-    if (auto aux = j.find("aux"); aux != j.end() && aux->is_object())
+    if (auto aux = j.find("aux"); aux != j.end() && aux->is_object()) {
         if (auto id = aux->find("ID"); id != aux->end() && id->is_string())
             m.image_id = id->get<std::string>();
+        if (auto d = aux->find("Digest"); d != aux->end() && d->is_string())
+            m.digest = d->get<std::string>();
+    }
     sink_(m);
 }
 

@@ -36,6 +36,7 @@ struct ProgressMessage {
     std::string text;                  // "stream" or "status" (+ "progress"), as the CLI shows it
     std::optional<std::string> error;  // "error" / "errorDetail.message"
     std::optional<std::string> image_id;  // from {"aux":{"ID":...}}
+    std::optional<std::string> digest;    // a push's: {"aux":{"Digest":...}} or its last status
 };
 
 class JsonLinesParser {

@@ -67,6 +67,7 @@ curl_slist* configure(CURL* curl, const std::string& socket, detail::Transfer& t
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(r.timeout.count()));
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
     curl_slist* headers = curl_slist_append(nullptr, "Expect:");
+    for (const auto& h : r.headers) headers = curl_slist_append(headers, h.c_str());
     if (r.method == "POST" || r.method == "PUT") {
         headers = curl_slist_append(headers, ("Content-Type: " + r.content_type).c_str());
         if (r.upload) {

@@ -18,6 +18,7 @@ struct HttpRequest {
     std::string target;  // path and query, e.g. /v1.41/containers/json?all=1
     std::string body{};  // sent as is (with content_type) unless `upload` is set
     std::string content_type = "application/json";
+    std::vector<std::string> headers{};  // more, "Name: value"
     // Streaming request body (sent chunked): fill the buffer, return the
     // byte count, 0 at the end.
     std::function<std::size_t(char*, std::size_t)> upload{};

@@ -1,5 +1,6 @@
 #include "util/hash.hpp"
 
+#include <cctype>
 #include <cstdio>
 #include <stdexcept>
 #include <vector>
@@ -26,6 +27,25 @@ std::string base64(std::string_view bytes) {
                                   reinterpret_cast<const unsigned char*>(bytes.data()),
                                   static_cast<int>(bytes.size()));
     out.resize(static_cast<std::size_t>(n));
+    return out;
+}
+
+std::optional<std::string> base64_decode(std::string_view text) {
+    std::string in(text);
+    while (in.size() % 4 != 0) in += '=';
+    const std::size_t data_end = in.find_last_not_of('=') + 1;  // 0 when all '='
+    if (in.size() - data_end > 2) return std::nullopt;
+    for (std::size_t i = 0; i < data_end; ++i) {
+        const unsigned char c = static_cast<unsigned char>(in[i]);
+        if (!(std::isalnum(c) || c == '+' || c == '/')) return std::nullopt;
+    }
+    std::string out(in.size() / 4 * 3, '\0');
+    const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                  reinterpret_cast<const unsigned char*>(in.data()),
+                                  static_cast<int>(in.size()));
+    if (n < 0) return std::nullopt;
+    // EVP_DecodeBlock also counts the bytes the padding stands for
+    out.resize(static_cast<std::size_t>(n) - (in.size() - data_end));
     return out;
 }
 

@@ -4,6 +4,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -11,6 +12,8 @@ namespace mlwm::util {
 
 std::string hex(std::string_view bytes);
 std::string base64(std::string_view bytes);
+// Standard base64 (padding optional); std::nullopt for anything else.
+std::optional<std::string> base64_decode(std::string_view text);
 
 std::string sha256(std::string_view data);  // raw 32 bytes
 std::string sha256_hex(std::string_view data);

@@ -13,8 +13,10 @@ struct ProcessResult {
     std::string err;     // stderr
 };
 
-// Runs argv[0] (looked up in PATH) with the arguments, in `cwd` if given.
+// Runs argv[0] (looked up in PATH) with the arguments, in `cwd` if given,
+// with `input` (small: it is written before the output is read) on its stdin,
+// else /dev/null.
 ProcessResult run_process(const std::vector<std::string>& argv,
-                          const std::filesystem::path& cwd = {});
+                          const std::filesystem::path& cwd = {}, const std::string& input = {});
 
 }  // namespace mlwm::util

@@ -3,6 +3,7 @@
 # docker-registry, the CNCF distribution registry) for the pull tests.
 #
 #   registry.sh start DIR PORT   serve http://127.0.0.1:PORT with storage in DIR
+#                                (REGISTRY_HTPASSWD=FILE: only for its users)
 #   registry.sh stop DIR         stop it by the PID in DIR/registry.pid
 #
 # dockerd treats 127.0.0.0/8 registries as insecure (plain HTTP) by default;
@@ -28,6 +29,9 @@ storage:
 http:
   addr: 127.0.0.1:$PORT
 CONF
+    if [ -n "${REGISTRY_HTPASSWD:-}" ]; then  # basic auth (bcrypt entries)
+        printf 'auth:\n  htpasswd: {realm: mlwm-test, path: %s}\n' "$REGISTRY_HTPASSWD" >>"$D/config.yml"
+    fi
     cat >"$D/registries.conf" <<CONF
 [[registry]]
 location = "127.0.0.1:$PORT"
@@ -36,7 +40,7 @@ CONF
     setsid docker-registry serve "$D/config.yml" >"$D/registry.log" 2>&1 </dev/null &
     echo $! >"$PIDFILE"
     deadline=$(($(date +%s) + 30))
-    until curl -sf "http://127.0.0.1:$PORT/v2/" >/dev/null; do
+    until [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/v2/")" != 000 ]; do
         [ "$(date +%s)" -lt "$deadline" ] || { tail "$D/registry.log" >&2; die "registry did not answer within 30 s"; }
         kill -0 "$(cat "$PIDFILE")" 2>/dev/null || { tail "$D/registry.log" >&2; die "registry exited"; }
         sleep 0.1

@@ -9,7 +9,9 @@
 #include "docker/client.hpp"
 #include "docker/container_spec.hpp"
 #include "docker/image_ref.hpp"
+#include "docker/registry_auth.hpp"
 #include "docker/streams.hpp"
+#include "util/hash.hpp"
 
 using namespace mlwm::docker;
 
@@ -243,4 +245,97 @@ TEST_CASE("image_component: any folder name as a repository name component") {
          {"Neural_LAM", "My Model+v2", "a..b", "_x_", "m\u00e5ling", "A.B_C__D--E"})
         CHECK_NOTHROW(parse_image_ref("mlwm/" + image_component(name) + ":1"));
     CHECK_THROWS_AS(image_component("..."), std::invalid_argument);
+}
+
+TEST_CASE("registry of a repository, as the docker CLI decides it") {
+    using mlwm::docker::registry_of;
+    CHECK(registry_of("busybox") == "docker.io");
+    CHECK(registry_of("example/model") == "docker.io");
+    CHECK(registry_of("ghcr.io/example/model") == "ghcr.io");
+    CHECK(registry_of("127.0.0.1:5055/mlwm-test/hello") == "127.0.0.1:5055");
+    CHECK(registry_of("localhost/x") == "localhost");
+}
+
+TEST_CASE("credentials from a docker config: credHelpers, auths, credsStore") {
+    using namespace mlwm::docker;
+    std::vector<std::string> asked;
+    const CredentialHelper helper = [&](const std::string& name,
+                                        const std::string& registry) -> std::optional<std::string> {
+        asked.push_back(name + " " + registry);
+        if (name == "none") return std::nullopt;
+        if (name == "token") return R"({"Username":"<token>","Secret":"refresh"})";
+        return R"({"Username":"robot","Secret":"s3cret"})";
+    };
+    const auto config = nlohmann::json::parse(R"({
+      "auths": {"https://127.0.0.1:5055/v1/": {"auth": "dXNlcjpwYTpzcw=="},
+                "ghcr.io": {}, "https://index.docker.io/v1/": {"username": "hub", "password": "pw"},
+                "bad.example": {"auth": "not base64!"}},
+      "credHelpers": {"quay.io": "token", "gcr.io": "none"},
+      "credsStore": "pass"})");
+    auto c = find_credentials(config, "/c.json", "127.0.0.1:5055", helper);
+    REQUIRE(c);
+    CHECK(c->username == "user");
+    CHECK(c->password == "pa:ss");  // split at the first ':'
+    CHECK(c->server == "127.0.0.1:5055");
+    CHECK(c->source == "/c.json");
+    CHECK(asked.empty());
+    c = find_credentials(config, "/c.json", "docker.io", helper);
+    REQUIRE(c);
+    CHECK(c->username == "hub");
+    CHECK(c->server == "https://index.docker.io/v1/");
+    c = find_credentials(config, "/c.json", "quay.io", helper);
+    REQUIRE(c);
+    CHECK(c->identity_token == "refresh");
+    CHECK(c->source == "docker-credential-token");
+    // an empty auths entry and a helper without an answer: the default store
+    c = find_credentials(config, "/c.json", "ghcr.io", helper);
+    REQUIRE(c);
+    CHECK(c->username == "robot");
+    CHECK(asked.back() == "pass ghcr.io");
+    c = find_credentials(config, "/c.json", "gcr.io", helper);
+    REQUIRE(c);
+    CHECK(c->source == "docker-credential-pass");
+    CHECK_THROWS_WITH(find_credentials(config, "/c.json", "bad.example", helper),
+                      "/c.json: auths.bad.example.auth: expected base64 of USERNAME:PASSWORD");
+    CHECK_FALSE(find_credentials(nlohmann::json::object(), "/c.json", "ghcr.io", helper));
+}
+
+TEST_CASE("X-Registry-Auth: URL-safe base64 of the engine's AuthConfig") {
+    using namespace mlwm::docker;
+    CHECK(registry_auth_header(std::nullopt) == "e30=");
+    RegistryCredentials c{.username = "u", .password = "p>?~", .server = "127.0.0.1:5055"};
+    const std::string h = registry_auth_header(c);
+    CHECK(h.find_first_of("+/") == std::string::npos);
+    std::string std64 = h;
+    for (char& ch : std64) ch = ch == '-' ? '+' : ch == '_' ? '/' : ch;
+    const auto j = nlohmann::json::parse(*mlwm::util::base64_decode(std64));
+    CHECK(j == nlohmann::json{
+                   {"username", "u"}, {"password", "p>?~"}, {"serveraddress", "127.0.0.1:5055"}});
+}
+
+TEST_CASE("base64 decoding") {
+    using mlwm::util::base64_decode;
+    CHECK(base64_decode("dXNlcjpwYXNz") == "user:pass");
+    CHECK(base64_decode("YQ==") == "a");
+    CHECK(base64_decode("YQ") == "a");  // padding optional
+    CHECK(base64_decode("") == "");
+    CHECK_FALSE(base64_decode("a b="));
+    CHECK_FALSE(base64_decode("===="));
+    CHECK_FALSE(base64_decode("Y=Q="));
+}
+
+TEST_CASE("a push's progress: the digest from aux, the request kind") {
+    std::optional<std::string> digest;
+    mlwm::docker::JsonLinesParser p([&](const mlwm::docker::ProgressMessage& m) {
+        if (m.digest) digest = m.digest;
+    });
+    p.feed(
+        "{\"status\":\"Pushed\",\"id\":\"abc\"}\n{\"aux\":{\"Tag\":\"t1\",\"Digest\":\"sha256:"
+        "0123\",\"Size\":527}}\n");
+    CHECK(digest == "sha256:0123");
+    digest.reset();
+    p.feed("{\"status\":\"pp: digest: sha256:98a9 size: 735\"}\n");  // Podman: no aux
+    CHECK(digest == "sha256:98a9");
+    CHECK(mlwm::docker::request_kind("POST", "/v1.41/images/127.0.0.1:5055/a/b/push?tag=t") ==
+          "image_push");
 }
