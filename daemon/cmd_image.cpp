@@ -1,4 +1,5 @@
 // `mlwm build-image MODEL`: a model's inference image from its Containerfile.
+#include <cctype>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -15,12 +16,19 @@
 #include "docker/model_image.hpp"
 #include "docker/registry_auth.hpp"
 #include "fetch.hpp"
+#include "storage/http_download.hpp"
+#include "util/hash.hpp"
 #include "util/process.hpp"
 #include "util/time.hpp"
 
 namespace mlwm::app {
 namespace {
 namespace fs = std::filesystem;
+
+std::string lower(std::string s) {
+    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+}
 
 std::string trimmed(std::string s) {
     while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
@@ -71,11 +79,22 @@ int build_image(const cli::ParsedArgs& a) {
     req.tags = a.all("tag");
     // build arguments: the configuration's build_args, overridden by --build-arg
     std::string artifact_uri = a.get("artifact").value_or("");
+    std::string artifact_pin = a.get("artifact-sha256").value_or("");
+    if (!artifact_pin.empty() && !config::artifact_sha256_valid(artifact_pin))
+        throw std::invalid_argument("--artifact-sha256 '" + artifact_pin +
+                                    "': expected 64 hexadecimal digits (sha256sum of the zip)");
     if (fs::exists(dir / "config.yaml")) {
         const config::ModelConfig configured = config::load_model_config(dir);
         req.build_args = configured.build_args;
-        if (artifact_uri.empty()) artifact_uri = configured.inference_artifact;
+        if (artifact_uri.empty()) {
+            artifact_uri = configured.inference_artifact;
+            if (artifact_pin.empty()) artifact_pin = configured.inference_artifact_sha256;
+        }
     }
+    if (storage::is_http_url(artifact_uri) && artifact_pin.empty())
+        throw std::invalid_argument("inference artifact " + artifact_uri +
+                                    ": a download needs a pinned checksum (--artifact-sha256 HEX, "
+                                    "or inference_artifact: {url: ..., sha256: HEX})");
     for (const auto& kv : a.all("build-arg")) {
         const auto eq = kv.find('=');
         if (eq == 0 || kv.empty())
@@ -106,6 +125,13 @@ int build_image(const cli::ParsedArgs& a) {
     } cleanup{context};
     if (!artifact_uri.empty()) {
         const Fetched f = fetch_to_local(artifact_uri, a);
+        if (!artifact_pin.empty()) {
+            const std::string got = f.sha256.empty() ? util::sha256_file_hex(f.path) : f.sha256;
+            if (lower(got) != lower(artifact_pin))
+                throw std::runtime_error("inference artifact " + artifact_uri + ": sha256 " + got +
+                                         ", pinned " + lower(artifact_pin) + "; not building");
+            std::cerr << "inference artifact " << artifact_uri << ": sha256 matches the pin\n";
+        }
         const artifact::VerifyResult v =
             artifact::verify_artifact(f.path, a.has("require-checksums"));
         for (const auto& w : v.warnings)
@@ -197,6 +223,9 @@ std::vector<Command> image_commands() {
                 {"artifact", "URI",
                  "inference artifact to verify and unpack into artifact/ (default: the "
                  "configuration's inference_artifact)"},
+                {"artifact-sha256", "HEX",
+                 "the artifact's pinned SHA-256 (required for https:// artifacts; default: the "
+                 "configuration's inference_artifact.sha256)"},
                 {"require-checksums", "",
                  "refuse an artifact whose artifact.yaml lists no checksums (the original's)"},
                 {"push", "",

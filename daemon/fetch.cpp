@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "storage/file_store.hpp"
+#include "storage/http_download.hpp"
 #include "storage/open.hpp"
 
 namespace mlwm::app {
@@ -31,8 +32,18 @@ Fetched::~Fetched() {
 }
 
 Fetched fetch_to_local(const std::string& uri, const cli::ParsedArgs& a) {
-    const storage::Location loc = storage::parse_location(uri);
     Fetched f;
+    if (storage::is_http_url(uri)) {
+        f.temp = fs::temp_directory_path() / ("mlwm-fetch-" + std::to_string(::getpid()));
+        fs::create_directories(f.temp);
+        std::string name = uri.substr(0, uri.find_first_of("?#"));
+        name = name.substr(name.find_last_of('/') + 1);
+        f.path = f.temp / (name.empty() || name == "." || name == ".." ? "artifact.zip" : name);
+        const storage::Downloaded d = storage::download_url(uri, f.path);
+        f.sha256 = d.sha256_hex;
+        return f;
+    }
+    const storage::Location loc = storage::parse_location(uri);
     if (loc.scheme != storage::Scheme::s3) {
         f.path = loc.path;
         if (!fs::is_regular_file(f.path)) throw std::invalid_argument(uri + ": no such file");

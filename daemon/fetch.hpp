@@ -1,4 +1,4 @@
-// Getting a file from where a user names it (path, file://, s3://) and
+// Getting a file from where a user names it (path, file://, s3://, https://) and
 // putting one there: shared by the artifact and image commands.
 #pragma once
 
@@ -20,6 +20,7 @@ storage::S3Settings s3_settings_from(const cli::ParsedArgs& a);
 struct Fetched {
     std::filesystem::path path;  // a local file
     std::filesystem::path temp;  // removed at scope exit ("" when nothing was downloaded)
+    std::string sha256;          // of an https:// download ("" otherwise)
     ~Fetched();
 };
 Fetched fetch_to_local(const std::string& uri, const cli::ParsedArgs& a);

@@ -186,6 +186,39 @@ void read_resources(Reader& r, const YAML::Node& root, ModelConfig& c) {
 }
 
 // Two mounts on one path, or one inside another, cannot both be mounted.
+// inference_artifact: s3://BUCKET/KEY.zip, file:///PATH or /PATH, or
+// {url: https://..., sha256: HEX} (a download is pinned by its checksum).
+void read_inference_artifact(Reader& r, const YAML::Node& root, ModelConfig& c) {
+    const YAML::Node n = root["inference_artifact"];
+    if (!n.IsDefined() || n.IsNull()) return;
+    std::optional<std::string> url;
+    if (n.IsMap()) {
+        if (!r.map(n, "inference_artifact", {"url", "sha256"})) return;
+        url = r.string(n, "url", "inference_artifact", true);
+        if (auto sha = r.string(n, "sha256", "inference_artifact", false)) {
+            c.inference_artifact_sha256 = *sha;
+            if (!artifact_sha256_valid(*sha))
+                r.issue(n["sha256"], "inference_artifact.sha256",
+                        "expected 64 hexadecimal digits (sha256sum of the zip)");
+        }
+    } else {
+        url = r.string(root, "inference_artifact", "", false);
+    }
+    if (!url) return;
+    c.inference_artifact = *url;
+    const std::string where = n.IsMap() ? "inference_artifact.url" : "inference_artifact";
+    const bool download = url->starts_with("https://") || url->starts_with("http://");
+    if (!download && !url->starts_with("s3://") && !url->starts_with("file://") &&
+        !url->starts_with("/"))
+        r.issue(n.IsMap() ? n["url"] : n, where,
+                "expected s3://BUCKET/KEY.zip, file:///PATH, an absolute path, or "
+                "{url: https://..., sha256: HEX}");
+    else if (download && c.inference_artifact_sha256.empty())
+        r.issue(n, "inference_artifact",
+                "a download from " + *url +
+                    " needs its checksum: write {url: ..., sha256: <sha256sum of the zip>}");
+}
+
 void check_mounts(Reader& r, const YAML::Node& root, const ModelConfig& c) {
     std::vector<std::pair<std::string, std::string>> mounts;  // path, key path
     for (const auto& d : c.inputs) mounts.emplace_back(d.internal_path, "inputs." + d.name);
@@ -255,12 +288,7 @@ ModelConfig parse_model_config(const std::string& name, const std::string& file,
     read_datasets(r, root, "inputs", true, c.inputs);
     read_datasets(r, root, "outputs", false, c.outputs);
     check_mounts(r, root, c);
-    if (auto a = r.string(root, "inference_artifact", "", false)) {
-        c.inference_artifact = *a;
-        if (!a->starts_with("s3://") && !a->starts_with("file://") && !a->starts_with("/"))
-            r.issue(root["inference_artifact"], "inference_artifact",
-                    "expected s3://BUCKET/KEY.zip, file:///PATH or an absolute path");
-    }
+    read_inference_artifact(r, root, c);
     if (const YAML::Node m = root["members"]; m.IsDefined() && !m.IsNull()) {
         c.members.clear();
         std::set<paths::Member> seen;
@@ -484,6 +512,10 @@ std::string expand_template(std::string_view tmpl, const paths::AnalysisTime& t,
         i = end;
     }
     return out;
+}
+
+bool artifact_sha256_valid(std::string_view hex) {
+    return hex.size() == 64 && hex.find_first_not_of("0123456789abcdefABCDEF") == std::string::npos;
 }
 
 }  // namespace mlwm::config

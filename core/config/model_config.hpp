@@ -50,7 +50,8 @@ struct ModelConfig {
     std::string docker_image;
     std::vector<Dataset> inputs, outputs;  // in the file's order
     // extensions
-    std::string inference_artifact;
+    std::string inference_artifact;         // s3://, file://, /path, https:// or http://
+    std::string inference_artifact_sha256;  // pinned checksum (required for downloads)
     std::vector<paths::Member> members{0};
     // FORECAST_DURATION for the container; not set when not configured (the
     // original images then use their own default)
@@ -107,5 +108,8 @@ std::string expand_template(std::string_view tmpl, const paths::AnalysisTime& t,
 std::map<std::string, std::string> dataset_placeholders(const ModelConfig& m,
                                                         const paths::AnalysisTime& t,
                                                         paths::Member member);
+
+// 64 hexadecimal digits (either case).
+bool artifact_sha256_valid(std::string_view hex);
 
 }  // namespace mlwm::config

@@ -271,5 +271,77 @@ danra.datastore.stats.zarr"
         --require-checksums
     expect_status 1
     expect_stderr_contains "artifact.yaml lists no checksums"
+
+    # an artifact kept elsewhere (Zenodo), pinned by its sha256: served here by
+    # an HTTPS server on loopback with its own certificate, behind a redirect
+    mkdir -p "$W/www/files"
+    cp "$W/original.zip" "$W/www/files/model.zip"
+    pin=$(sha256sum "$W/original.zip" | cut -d' ' -f1)
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$W/key.pem" -out "$W/cert.pem" -days 2 \
+        -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>/dev/null
+    cat >"$W/https.py" <<'PY'
+import http.server, ssl, sys
+root, cert, key, port_file = sys.argv[1:5]
+class Handler(http.server.SimpleHTTPRequestHandler):
+    def __init__(self, *a, **k): super().__init__(*a, directory=root, **k)
+    def do_GET(self):
+        if self.path.startswith("/records/"):  # like Zenodo: a redirect to the file
+            self.send_response(302)
+            self.send_header("Location", "/files/" + self.path.rsplit("/", 1)[1])
+            self.end_headers()
+            return
+        super().do_GET()
+    def log_message(self, *a): pass
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+context.load_cert_chain(cert, key)
+server.socket = context.wrap_socket(server.socket, server_side=True)
+open(port_file + ".tmp", "w").write(str(server.server_address[1]))
+__import__("os").rename(port_file + ".tmp", port_file)
+server.serve_forever()
+PY
+    "$PY" "$W/https.py" "$W/www" "$W/cert.pem" "$W/key.pem" "$W/https.port" &
+    https_pid=$!
+    trap 'kill "$https_pid" 2>/dev/null; rm -rf "$W" "$_tmp"' EXIT
+    deadline=$(($(date +%s) + 30))
+    until [ -s "$W/https.port" ]; do
+        [ "$(date +%s)" -lt "$deadline" ] && kill -0 "$https_pid" || { echo "https server did not start" >&2; exit 1; }
+        sleep 0.1
+    done
+    URL=https://127.0.0.1:$(cat "$W/https.port")
+    image() { run env CURL_CA_BUNDLE="$W/cert.pem" "$MLWM" build-image "$1" --configurations "$W/conf" \
+        --docker-socket "$MLWM_TEST_DOCKER_SOCKET" --build-arg "BASE_IMAGE=$MLWM_TEST_IMAGE" \
+        --repository mlwm-test --quiet "${@:2}"; }
+    image with-artifact --artifact "$URL/records/model.zip" --artifact-sha256 "$pin" --tag h1
+    expect_status 0
+    expect_stderr_contains "inference artifact $URL/records/model.zip: sha256 matches the pin"
+    run env DOCKER_HOST="unix://$MLWM_TEST_DOCKER_SOCKET" docker run --rm --network none mlwm-test/with-artifact:h1
+    expect_stdout_contains "danra.datastore.stats.zarr"
+    # the pin in config.yaml, as the original's forks would write it
+    cp -r "$W/conf/with-artifact" "$W/conf/pinned"
+    sed -n '/^docker_image/,$p' "$ROOT/tests/fixtures/original-layout/surface-dummy-model_DINI/config.yaml" \
+        >"$W/conf/pinned/config.yaml"
+    printf 'inference_artifact:\n  url: %s/records/model.zip\n  sha256: %s\n' "$URL" "${pin^^}" >>"$W/conf/pinned/config.yaml"
+    image pinned --tag h2
+    expect_status 0
+    expect_stderr_contains "sha256 matches the pin"
+    # refused: another file than pinned, no pin, no such file, a certificate not trusted
+    wrong=$(printf '0%.0s' $(seq 64))
+    image with-artifact --artifact "$URL/files/model.zip" --artifact-sha256 "$wrong" --tag h3
+    expect_status 1
+    expect_stderr_contains "inference artifact $URL/files/model.zip: sha256 $pin, pinned $wrong; not building"
+    image with-artifact --artifact "$URL/files/model.zip" --tag h3
+    expect_status 2
+    expect_stderr_contains "a download needs a pinned checksum (--artifact-sha256 HEX"
+    image with-artifact --artifact "$URL/files/nope.zip" --artifact-sha256 "$pin" --tag h3
+    expect_status 1
+    expect_stderr_contains "downloading $URL/files/nope.zip: HTTP 404"
+    run env CURL_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt "$MLWM" build-image with-artifact --configurations "$W/conf" \
+        --docker-socket "$MLWM_TEST_DOCKER_SOCKET" --artifact "$URL/files/model.zip" --artifact-sha256 "$pin"
+    expect_status 1
+    expect_stderr_contains "downloading $URL/files/model.zip: "
+    expect_stderr_contains "certificate"
+    run env DOCKER_HOST="unix://$MLWM_TEST_DOCKER_SOCKET" docker image inspect mlwm-test/with-artifact:h3
+    expect_status 1
 fi
 finish

@@ -459,3 +459,34 @@ deadlines: {arrival: PT3H, completion: PT5H30M}
         CHECK(std::string(e.what()).find("GPU '0' listed twice") != std::string::npos);
     }
 }
+
+TEST_CASE("inference_artifact: a location, or a download pinned by its sha256") {
+    const std::string pin(64, 'a');
+    auto with = [](const std::string& yaml) { return std::string(kOriginal) + yaml; };
+    ModelConfig c = parse_model_config("m", "f", with("inference_artifact: s3://b/x.zip\n"));
+    CHECK(c.inference_artifact == "s3://b/x.zip");
+    CHECK(c.inference_artifact_sha256.empty());
+    c = parse_model_config("m", "f",
+                           with("inference_artifact: {url: https://zenodo.org/records/1/files/"
+                                "m.zip, sha256: " +
+                                pin + "}\n"));
+    CHECK(c.inference_artifact == "https://zenodo.org/records/1/files/m.zip");
+    CHECK(c.inference_artifact_sha256 == pin);
+    c = parse_model_config("m", "f",
+                           with("inference_artifact: {url: /a/m.zip, sha256: " + pin + "}\n"));
+    CHECK(c.inference_artifact_sha256 == pin);  // a pin on a local file is checked too
+
+    auto issues = issues_of(with("inference_artifact: https://zenodo.org/m.zip\n"));
+    CHECK(has_issue(issues, "inference_artifact", "needs its checksum: write {url: ..., sha256:"));
+    issues = issues_of(with("inference_artifact: {url: https://zenodo.org/m.zip}\n"));
+    CHECK(has_issue(issues, "inference_artifact", "needs its checksum"));
+    issues = issues_of(with("inference_artifact: {url: https://z/m.zip, sha256: abc}\n"));
+    CHECK(has_issue(issues, "inference_artifact.sha256", "expected 64 hexadecimal digits"));
+    issues = issues_of(with("inference_artifact: {url: ftp://z/m.zip, sha256: " + pin + "}\n"));
+    CHECK(has_issue(issues, "inference_artifact.url", "expected s3://BUCKET/KEY.zip"));
+    issues = issues_of(with("inference_artifact: {href: https://z/m.zip}\n"));
+    CHECK(has_issue(issues, "inference_artifact.href", "unknown key"));
+    CHECK(artifact_sha256_valid(std::string(64, 'F')));
+    CHECK_FALSE(artifact_sha256_valid(std::string(63, 'f')));
+    CHECK_FALSE(artifact_sha256_valid(std::string(64, 'g')));
+}
