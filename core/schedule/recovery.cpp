@@ -36,4 +36,14 @@ std::string_view recovery_action_name(Recovery::Action a) {
     return "?";
 }
 
+bool is_stray(const FoundContainer& c, std::optional<RunState> state, const std::string& recorded) {
+    if (!state || c.state == "running" || c.state == "restarting") return false;
+    switch (*state) {
+        case RunState::launching: return false;
+        case RunState::running:
+        case RunState::publishing: return c.id != recorded;
+        default: return true;
+    }
+}
+
 }  // namespace mlwm::schedule

@@ -14,6 +14,7 @@
 // attempts (their outcome recorded before): removed.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,5 +41,15 @@ Recovery recover(RunState state, const std::string& recorded,
                  const std::vector<FoundContainer>& found, bool outputs_ready);
 
 std::string_view recovery_action_name(Recovery::Action a);
+
+// Whether a container of a run is a stray no attempt waits for (pure): one
+// the daemon could not remove when the run ended (killed before it did, the
+// engine failed, a create still in flight when a daemon was killed).
+// `state`/`recorded` are the run's ledger row read after the containers were
+// listed (nullopt: a run this ledger does not know, e.g. another daemon's).
+// Kept: running containers (a second container is refused, never killed by a
+// sweep); every container of a run in `launching` (its create may be in
+// flight); the recorded container of a run in `running` or `publishing`.
+bool is_stray(const FoundContainer& c, std::optional<RunState> state, const std::string& recorded);
 
 }  // namespace mlwm::schedule

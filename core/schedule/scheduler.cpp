@@ -20,6 +20,8 @@ namespace asio = boost::asio;
 namespace ev = telemetry::events;
 
 namespace {
+constexpr std::int64_t kSweepInterval = 60;  // seconds between stray-container sweeps
+
 telemetry::LogContext ctx_of(const std::string& run_id, const std::string& model,
                              const paths::AnalysisTime& t) {
     return {run_id, model, paths::format_iso8601(t)};
@@ -425,6 +427,11 @@ bool Scheduler::apply(PollResult r) {
             s_.log->info(ev::kRunExpired, "not run: older than catch-up " + e.policy,
                          ctx_of(e.run.id(), e.run.model, e.run.time));
     if (reconcile()) {
+        if (const auto now = s_.clock->unix_now(); now - last_sweep_ >= kSweepInterval) {
+            last_sweep_ = now;
+            asio::post(pool_,
+                       [this] { guarded("removing stray containers", [&] { sweep_strays(); }); });
+        }
         // runs whose publishing failed after their model succeeded: publish again
         for (const auto& k : d.publish)
             if (const config::ModelConfig* m = model(k.model))
@@ -554,6 +561,31 @@ void Scheduler::remove_container(const run::RunReport& report) {
                      "removing container " + report.container_id.substr(0, 12) +
                          " failed: " + e.what() + " (removed at the run's next attempt)",
                      {report.run_id, report.model, ""});
+    }
+}
+
+void Scheduler::sweep_strays() {
+    const auto found = s_.docker->list_containers({"org.mlwm.managed=true"});
+    for (const auto& c : found) {
+        const auto run = c.labels.find("org.mlwm.run-id");
+        if (run == c.labels.end()) continue;
+        const auto rec = s_.ledger->get(run->second);  // read after the listing
+        if (!is_stray({c.id, c.state}, rec ? std::optional(rec->state) : std::nullopt,
+                      rec ? rec->container_id : ""))
+            continue;
+        const telemetry::LogContext ctx = rec ? ctx_of(*rec) : telemetry::LogContext{};
+        try {
+            s_.docker->remove_container(c.id, true);
+            s_.log->info(ev::kContainerStrayRemoved,
+                         "removed container " + c.id.substr(0, 12) + " (" + c.state +
+                             "): no attempt of the run waits for it (" +
+                             std::string(state_name(rec->state)) + ")",
+                         ctx);
+        } catch (const std::exception& e) {
+            s_.log->warn(ev::kDaemonError,
+                         "removing stray container " + c.id.substr(0, 12) + " failed: " + e.what(),
+                         ctx);
+        }
     }
 }
 

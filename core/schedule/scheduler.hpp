@@ -97,6 +97,9 @@ private:
     void finished(const run::RunReport& report, int max_attempts, std::chrono::seconds retry_delay);
     // Removes a finished run's container once the ledger holds its outcome.
     void remove_container(const run::RunReport& report);
+    // Removes the containers of this daemon's runs no attempt waits for
+    // (schedule::is_stray); at the start and every kSweepInterval, on the pool.
+    void sweep_strays();
     const config::ModelConfig* model(const std::string& name) const;
 
     boost::asio::io_context& io_;
@@ -116,6 +119,7 @@ private:
     std::set<std::string> unrunnable_;         // runs reported as impossible on this host
     std::map<std::string, std::unique_ptr<storage::ObjectStore>> poll_stores_;  // by bucket
     std::atomic<std::int64_t> last_ok_poll_{0};
+    std::int64_t last_sweep_ = 0;  // unix seconds
     std::atomic<std::size_t> active_count_{0};
     std::atomic<std::size_t> polls_applied_{0};
 };

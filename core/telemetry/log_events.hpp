@@ -26,6 +26,7 @@ inline constexpr const char* kRunAlreadyDone = "run.already_done";
 inline constexpr const char* kRunExpired = "run.expired";
 inline constexpr const char* kRunInterrupted = "run.interrupted";
 inline constexpr const char* kRunAdopted = "run.adopted";
+inline constexpr const char* kContainerStrayRemoved = "container.stray_removed";
 inline constexpr const char* kRunCancelled = "run.cancelled";
 inline constexpr const char* kRunUnrunnable = "run.unrunnable";
 inline constexpr const char* kLedgerRecoveryDeferred = "ledger.recovery_deferred";
@@ -55,6 +56,7 @@ inline constexpr const char* kAll[] = {kDaemonStarting,
                                        kRunExpired,
                                        kRunInterrupted,
                                        kRunAdopted,
+                                       kContainerStrayRemoved,
                                        kRunCancelled,
                                        kRunUnrunnable,
                                        kLedgerRecoveryDeferred,

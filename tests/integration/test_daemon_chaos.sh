@@ -99,6 +99,9 @@ CHECKS=$((CHECKS + 1))
 wait_for 300 all_published || _fail "every run is published"
 CHECKS=$((CHECKS + 1))
 wait_for 60 all_succeeded || _fail "every ledger row is succeeded"
+# containers a kill left (e.g. a create in flight) are swept within a minute
+no_containers() { [ -z "$(docker_ ps -aq --filter label=org.mlwm.managed=true)" ]; }
+wait_for 90 no_containers || true
 stop_daemon
 cleanup_chaos
 

@@ -157,6 +157,30 @@ TEST_CASE("ledger: write-ahead transitions, history, restart") {
     fs::remove_all(dir);
 }
 
+TEST_CASE("stray containers: removed only when no attempt of their run waits for them") {
+    const FoundContainer exited{"c1", "exited"}, created{"c1", "created"}, running{"c1", "running"};
+    // a run this ledger does not know (another daemon's): never
+    CHECK_FALSE(is_stray(exited, std::nullopt, ""));
+    // finished runs and runs waiting for a retry: whatever is left goes
+    for (auto st : {S::succeeded, S::failed, S::timed_out, S::cancelled, S::expired,
+                    S::waiting_inputs, S::staging}) {
+        CHECK(is_stray(exited, st, "c1"));
+        CHECK(is_stray(created, st, ""));
+        // a running container is never removed by a sweep
+        CHECK_FALSE(is_stray(running, st, "c1"));
+    }
+    // launching: its create may still be in flight (the id not recorded yet)
+    CHECK_FALSE(is_stray(created, S::launching, ""));
+    CHECK_FALSE(is_stray(exited, S::launching, "c0"));
+    // running / publishing: the recorded container is the run's; others are not
+    for (auto st : {S::running, S::publishing}) {
+        CHECK_FALSE(is_stray(exited, st, "c1"));
+        CHECK_FALSE(is_stray(created, st, "c1"));
+        CHECK(is_stray(exited, st, "c0"));
+        CHECK(is_stray(created, st, ""));
+    }
+}
+
 TEST_CASE("recovery after a restart: adopt, publish or retry; never a second container") {
     using A = Recovery::Action;
     const std::vector<FoundContainer> none;
