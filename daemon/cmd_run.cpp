@@ -36,6 +36,24 @@ int validate(const cli::ParsedArgs& a) {
               << (l.host.file.empty() ? "(defaults)" : l.host.file.string()) << "; "
               << l.models.size() << " model configuration(s) in "
               << l.host.configurations_dir.string() << ": " << names << "\n";
+    if (!a.has("engine")) return kExitOk;
+    // what the engine cannot give a model's containers (CDI devices, GPU counts)
+    docker::DockerClient docker(a.get("docker-socket").value_or(l.host.docker_socket));
+    const docker::EngineVersion e = docker.engine();
+    int problems = 0;
+    for (const auto& m : l.models)
+        if (const std::string why = docker::engine_cannot(m.resources, e); !why.empty()) {
+            std::cerr << m.file.string() << ": resources: " << why << "\n";
+            ++problems;
+        }
+    if (problems > 0) {
+        std::cerr << problems << " model(s) cannot run on the engine at " << docker.socket_path()
+                  << "\n";
+        return kExitFailure;
+    }
+    std::cout << "ok: the engine at " << docker.socket_path() << " ("
+              << (e.platform.empty() ? "Docker Engine" : e.platform) << " " << e.version << ", API "
+              << e.api_version << ") can run every model\n";
     return kExitOk;
 }
 
@@ -203,10 +221,16 @@ std::vector<Command> run_commands() {
             "DIR/<model>/config.yaml (DIR defaults to the host's configurations_dir). Each "
             "problem\n"
             "is printed as FILE:LINE:COLUMN: KEY.PATH: what is wrong and what was expected.\n"
-            "Exit status 0 only when everything is valid.",
+            "With --engine, also asks the container engine whether it can give each model\n"
+            "what its resources ask (dockerd before 25 has no CDI devices; Podman cannot count\n"
+            "GPUs). Exit status 0 only when everything is valid.",
         .options =
             {{"config", "PATH",
-              "host configuration (default: $MLWM_CONFIG, /etc/mlwm/mlwm.yaml, or defaults)"}},
+              "host configuration (default: $MLWM_CONFIG, /etc/mlwm/mlwm.yaml, or defaults)"},
+             {"engine", "",
+              "also ask the container engine whether it can give every model what its "
+              "resources ask (CDI devices, GPU counts)"},
+             {"docker-socket", "PATH", "the engine's socket (default: the host's docker.socket)"}},
         .positionals = {{"DIR", "folder of model configurations", true}},
     };
     cli::CommandSpec run_spec{

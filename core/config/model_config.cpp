@@ -1,5 +1,6 @@
 #include "config/model_config.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -160,7 +161,27 @@ void read_datasets(Reader& r, const YAML::Node& root, const std::string& key, bo
 
 void read_resources(Reader& r, const YAML::Node& root, ModelConfig& c) {
     const YAML::Node n = root["resources"];
-    if (!r.map(n, "resources", {"gpus", "memory", "cpus", "shm_size", "pids"}, false)) return;
+    if (!r.map(n, "resources", {"gpus", "memory", "cpus", "shm_size", "pids", "devices"}, false))
+        return;
+    if (const YAML::Node d = n["devices"]; d.IsDefined() && !d.IsNull()) {
+        if (!d.IsSequence())
+            r.issue(d, "resources.devices",
+                    "expected a list of devices, e.g. [/dev/fuse, nvidia.com/gpu=all]");
+        else
+            for (std::size_t i = 0; i < d.size(); ++i) {
+                const std::string at = "resources.devices[" + std::to_string(i) + "]";
+                try {
+                    if (!d[i].IsScalar()) throw std::invalid_argument("expected a string");
+                    const docker::Device dev = docker::parse_device(d[i].Scalar());
+                    if (std::find(c.resources.devices.begin(), c.resources.devices.end(), dev) !=
+                        c.resources.devices.end())
+                        throw std::invalid_argument("'" + d[i].Scalar() + "' listed twice");
+                    c.resources.devices.push_back(dev);
+                } catch (const std::invalid_argument& e) {
+                    r.issue(d[i], at, e.what());
+                }
+            }
+    }
     if (auto m = r.size(n, "memory", "resources")) c.resources.memory_bytes = *m;
     if (auto s = r.size(n, "shm_size", "resources")) c.resources.shm_size_bytes = *s;
     if (auto p = r.integer(n, "pids", "resources", 1, 1 << 22)) c.resources.pids_limit = *p;
@@ -185,7 +206,6 @@ void read_resources(Reader& r, const YAML::Node& root, ModelConfig& c) {
     }
 }
 
-// Two mounts on one path, or one inside another, cannot both be mounted.
 // inference_artifact: s3://BUCKET/KEY.zip, file:///PATH or /PATH, or
 // {url: https://..., sha256: HEX} (a download is pinned by its checksum).
 void read_inference_artifact(Reader& r, const YAML::Node& root, ModelConfig& c) {
@@ -219,6 +239,7 @@ void read_inference_artifact(Reader& r, const YAML::Node& root, ModelConfig& c) 
                     " needs its checksum: write {url: ..., sha256: <sha256sum of the zip>}");
 }
 
+// Two mounts on one path, or one inside another, cannot both be mounted.
 void check_mounts(Reader& r, const YAML::Node& root, const ModelConfig& c) {
     std::vector<std::pair<std::string, std::string>> mounts;  // path, key path
     for (const auto& d : c.inputs) mounts.emplace_back(d.internal_path, "inputs." + d.name);

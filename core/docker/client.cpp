@@ -1,5 +1,6 @@
 #include "docker/client.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -21,6 +22,14 @@ std::pair<int, int> parse_api(const std::string& v) {
     const auto dot = v.find('.');
     if (dot == std::string::npos) return {0, 0};
     return {std::atoi(v.substr(0, dot).c_str()), std::atoi(v.substr(dot + 1).c_str())};
+}
+
+bool is_podman(const EngineVersion& e) {
+    return e.platform == "Podman Engine";
+}
+
+bool has_cdi(const Resources& r) {
+    return std::any_of(r.devices.begin(), r.devices.end(), [](const Device& d) { return d.cdi; });
 }
 
 // The engine's error message, verbatim: {"message": "..."} or the body text.
@@ -303,6 +312,20 @@ BuildResult DockerClient::build_image(const BuildOptions& o, const ProgressSink&
     return result;
 }
 
+std::string engine_cannot(const Resources& r, const EngineVersion& e) {
+    const std::string engine = (e.platform.empty() ? "Docker Engine" : e.platform) + " " +
+                               e.version + " (API " + e.api_version + ")";
+    if (is_podman(e) && r.gpus.count > 0)
+        return "this engine is " + engine +
+               ", which names GPUs by CDI and cannot count them: write resources.gpus: all or a "
+               "list of GPU ids (the host's gpus: list does that for the daemon)";
+    if (!is_podman(e) && has_cdi(r) && parse_api(e.api_version) < std::pair{1, 45})
+        return "CDI devices need Docker Engine 25 or later with CDI enabled (API 1.45); this "
+               "engine is " +
+               engine + ": name host devices (/dev/...), use resources.gpus, or run on Podman";
+    return "";
+}
+
 std::string DockerClient::create_container(const ContainerSpec& spec) {
     const auto body = create_body(spec);  // validates
     for (const auto& m : spec.mounts) {
@@ -314,12 +337,22 @@ std::string DockerClient::create_container(const ContainerSpec& spec) {
         }
     }
     const std::string op = "create container" + (spec.name.empty() ? "" : " " + spec.name);
-    if (spec.resources.gpus.any() && engine().platform == "Podman Engine")
-        throw std::invalid_argument(op +
-                                    ": the run needs GPUs, but this engine is Podman, whose "
-                                    "Docker-compatible API ignores GPU requests; use dockerd "
-                                    "with the NVIDIA container runtime");
-    std::string target = path("/containers/create");
+    const EngineVersion e = engine();
+    if (const std::string why = engine_cannot(spec.resources, e); !why.empty())
+        throw std::invalid_argument(op + ": " + why);
+    const bool cdi = has_cdi(spec.resources);
+    if (is_podman(e) && (cdi || spec.resources.gpus.any())) {
+        // Podman's Docker-compatible API ignores GPU requests and cannot resolve CDI
+        // names; its own API does both, as `podman run --device nvidia.com/gpu=all`
+        const auto r = call(op + " (Podman API)",
+                            {.method = "POST",
+                             .target = "/v4.0.0/libpod/containers/create",
+                             .body = libpod_create_body(spec).dump()},
+                            {201});
+        return parse_json(op, r).value("Id", "");
+    }
+    // DeviceRequests with Driver "cdi" are understood from API 1.45 on
+    std::string target = cdi ? "/v1.45/containers/create" : path("/containers/create");
     if (!spec.name.empty()) target += "?name=" + url_encode(spec.name);
     const auto r = call(op, {.method = "POST", .target = target, .body = body.dump()}, {201});
     return parse_json(op, r).value("Id", "");

@@ -46,6 +46,11 @@ struct BuildResult {
     std::string output;    // everything the build printed
 };
 
+// Why an engine cannot give a container these resources ("" when it can;
+// pure): Podman cannot count GPUs (it names them by CDI); Docker before
+// Engine 25 (API 1.45) has no CDI devices.
+std::string engine_cannot(const Resources& r, const EngineVersion& e);
+
 class DockerClient : public Engine {
 public:
     // `socket`: a path or unix:///path.

@@ -1,5 +1,6 @@
 #include "docker/container_spec.hpp"
 
+#include <cctype>
 #include <cmath>
 #include <set>
 #include <stdexcept>
@@ -76,6 +77,18 @@ nlohmann::json create_body(const ContainerSpec& spec) {
     if (r.cpus) host["NanoCpus"] = static_cast<std::int64_t>(std::llround(*r.cpus * 1e9));
     if (r.pids_limit) host["PidsLimit"] = *r.pids_limit;
     if (r.shm_size_bytes) host["ShmSize"] = *r.shm_size_bytes;
+    nlohmann::json devices = nlohmann::json::array();
+    std::vector<std::string> cdi;
+    for (const auto& d : r.devices) {
+        if (d.cdi)
+            cdi.push_back(d.host);
+        else
+            devices.push_back({{"PathOnHost", d.host},
+                               {"PathInContainer", d.container},
+                               {"CgroupPermissions", d.permissions}});
+    }
+    if (!devices.empty()) host["Devices"] = devices;
+    if (!cdi.empty()) host["DeviceRequests"].push_back({{"Driver", "cdi"}, {"DeviceIDs", cdi}});
     if (r.gpus.any()) {
         nlohmann::json req{
             {"Driver", ""}, {"Capabilities", {{"gpu"}}}, {"Options", nlohmann::json::object()}};
@@ -87,10 +100,115 @@ nlohmann::json create_body(const ContainerSpec& spec) {
         } else {
             req["Count"] = r.gpus.count;
         }
-        host["DeviceRequests"] = nlohmann::json::array({req});
+        host["DeviceRequests"].push_back(req);
     }
     body["HostConfig"] = host;
     return body;
+}
+
+bool is_cdi_name(std::string_view text) {
+    const auto slash = text.find('/');
+    const auto eq = text.find('=');
+    if (slash == std::string_view::npos || eq == std::string_view::npos || slash == 0 ||
+        eq < slash + 2 || eq + 1 == text.size())
+        return false;
+    const std::string_view vendor = text.substr(0, slash),
+                           cls = text.substr(slash + 1, eq - slash - 1), name = text.substr(eq + 1);
+    auto only = [](std::string_view v, std::string_view extra) {
+        for (const char c : v)
+            if (!std::isalnum(static_cast<unsigned char>(c)) &&
+                extra.find(c) == std::string_view::npos)
+                return false;
+        return std::isalnum(static_cast<unsigned char>(v.front())) &&
+               std::isalnum(static_cast<unsigned char>(v.back()));
+    };
+    return only(vendor, "._-") && only(cls, "_-") && only(name, "._:-");
+}
+
+Device parse_device(std::string_view text) {
+    const std::string t(text);
+    auto bad = [&](const std::string& why) {
+        return std::invalid_argument(
+            "device '" + t + "': " + why +
+            " (expected /dev/HOST[:/CONTAINER[:PERMISSIONS]] with PERMISSIONS of r, w, m, or a "
+            "CDI name such as nvidia.com/gpu=all)");
+    };
+    if (is_cdi_name(text)) return {.host = t, .container = "", .permissions = "", .cdi = true};
+    if (text.find('=') != std::string_view::npos) throw bad("not a CDI name VENDOR/CLASS=NAME");
+    std::vector<std::string> parts;
+    for (std::size_t start = 0;;) {
+        const auto colon = t.find(':', start);
+        parts.push_back(t.substr(start, colon - start));
+        if (colon == std::string::npos) break;
+        start = colon + 1;
+    }
+    auto is_permissions = [](const std::string& p) {
+        return !p.empty() && p.size() <= 3 && p.find_first_not_of("rwm") == std::string::npos;
+    };
+    Device d{.host = parts[0], .container = parts[0], .permissions = "rwm"};
+    if (parts.size() > 3) throw bad("too many ':'");
+    if (parts.size() == 2 && is_permissions(parts[1])) {
+        d.permissions = parts[1];
+    } else if (parts.size() >= 2) {
+        d.container = parts[1];
+        if (parts.size() == 3) {
+            if (!is_permissions(parts[2])) throw bad("permissions '" + parts[2] + "'");
+            d.permissions = parts[2];
+        }
+    }
+    if (d.host.empty() || d.host.front() != '/')
+        throw bad("the host device must be an absolute path");
+    if (d.container.empty() || d.container.front() != '/')
+        throw bad("the path in the container must be absolute");
+    return d;
+}
+
+nlohmann::json libpod_create_body(const ContainerSpec& spec) {
+    validate(spec);
+    nlohmann::json b;
+    if (!spec.name.empty()) b["name"] = spec.name;
+    b["image"] = spec.image;
+    if (!spec.command.empty()) b["command"] = spec.command;
+    if (!spec.entrypoint.empty()) b["entrypoint"] = spec.entrypoint;
+    b["env"] = spec.env;
+    b["labels"] = spec.labels;
+    if (!spec.working_dir.empty()) b["work_dir"] = spec.working_dir;
+    if (!spec.user.empty()) b["user"] = spec.user;
+    nlohmann::json mounts = nlohmann::json::array();
+    for (const auto& m : spec.mounts)
+        mounts.push_back({{"type", "bind"},
+                          {"source", m.source},
+                          {"destination", m.target},
+                          {"options", {"rbind", m.read_only ? "ro" : "rw"}}});
+    b["mounts"] = mounts;
+    const std::string& net = spec.network_mode;
+    if (net == "none" || net == "host" || net == "bridge" || net == "default") {
+        b["netns"] = {{"nsmode", net == "default" ? "bridge" : net}};
+    } else {  // a named network
+        b["netns"] = {{"nsmode", "bridge"}};
+        b["networks"] = {{net, nlohmann::json::object()}};
+    }
+    b["read_only_filesystem"] = spec.read_only_rootfs;
+    if (spec.init) b["init"] = true;
+    const Resources& r = spec.resources;
+    nlohmann::json limits = nlohmann::json::object();
+    if (r.memory_bytes) limits["memory"] = {{"limit", *r.memory_bytes}};
+    if (r.cpus)
+        limits["cpu"] = {{"quota", static_cast<std::int64_t>(std::llround(*r.cpus * 100000))},
+                         {"period", 100000}};
+    if (r.pids_limit) limits["pids"] = {{"limit", *r.pids_limit}};
+    if (!limits.empty()) b["resource_limits"] = limits;
+    if (r.shm_size_bytes) b["shm_size"] = *r.shm_size_bytes;
+    nlohmann::json devices = nlohmann::json::array();
+    for (const auto& d : r.devices)
+        devices.push_back(
+            {{"path", d.cdi ? d.host : d.host + ":" + d.container + ":" + d.permissions}});
+    if (r.gpus.count > 0)  // engine_cannot says so first
+        throw std::invalid_argument("a GPU count has no CDI name");
+    if (r.gpus.all) devices.push_back({{"path", "nvidia.com/gpu=all"}});
+    for (const auto& id : r.gpus.device_ids) devices.push_back({{"path", "nvidia.com/gpu=" + id}});
+    if (!devices.empty()) b["devices"] = devices;
+    return b;
 }
 
 ContainerState parse_inspect(const nlohmann::json& j) {

@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -28,7 +29,24 @@ struct GpuRequest {
     bool any() const { return all || count > 0 || !device_ids.empty(); }
 };
 
+// A device for the container, as `docker run --device` takes it: a host
+// device node `HOST[:CONTAINER[:PERMISSIONS]]` (HostConfig.Devices, on every
+// engine), or a CDI name `VENDOR/CLASS=NAME` such as nvidia.com/gpu=all
+// (resolved by the engine from its CDI specs).
+struct Device {
+    std::string host;         // /dev/... or, for CDI, the qualified name
+    std::string container;    // path in the container (host path when not given)
+    std::string permissions;  // r, w, m combined (default rwm)
+    bool cdi = false;
+    friend bool operator==(const Device&, const Device&) = default;
+};
+// Parses one entry; throws std::invalid_argument naming it and the forms.
+Device parse_device(std::string_view text);
+// A CDI fully qualified name: VENDOR/CLASS=NAME, VENDOR a domain-like name.
+bool is_cdi_name(std::string_view text);
+
 struct Resources {
+    std::vector<Device> devices;
     std::optional<std::int64_t> memory_bytes;
     std::optional<double> cpus;  // -> NanoCpus
     std::optional<std::int64_t> pids_limit;
@@ -57,8 +75,16 @@ struct ContainerSpec {
 void validate(const ContainerSpec& spec);
 
 // The body of POST /containers/create. Never sets AutoRemove: the exit code
-// and logs must survive the container's exit.
+// and logs must survive the container's exit. CDI devices become a
+// DeviceRequest with Driver "cdi" (Docker Engine 25+, API 1.45).
 nlohmann::json create_body(const ContainerSpec& spec);
+
+// The same container for Podman's own API (POST /libpod/containers/create, a
+// SpecGenerator), which resolves CDI names where its Docker-compatible API
+// does not. GPU requests become CDI names (nvidia.com/gpu=all or =ID), as
+// `podman run --device nvidia.com/gpu=all` asks; a GPU count cannot be
+// (std::invalid_argument; see engine_cannot).
+nlohmann::json libpod_create_body(const ContainerSpec& spec);
 
 // The parts of GET /containers/{id}/json that mlwm uses.
 struct ContainerState {

@@ -56,6 +56,7 @@ for engine in ${MLWM_ENGINES:-docker podman}; do
     export MLWM_TEST_ENGINE=$engine
     "$BUILD/tests/integration/mlwm_integration_tests" -ts=docker
     bash "$here/test_build_image_cli.sh" "$BUILD/daemon/mlwm"
+    bash "$here/test_validate_engine.sh" "$BUILD/daemon/mlwm"
     if [ "$engine" = docker ]; then
         echo "--- end to end: mlwm run (S3, dockerd, xarray, aws)"
         bash "$here/test_run_e2e.sh" "$BUILD/daemon/mlwm"

@@ -113,7 +113,8 @@ expect_stdout_contains "exits-1              0      failed"
 expect_stdout_contains "exit 1"
 LOGS=$W/work/2023-10-01T1200Z/member0/logs/exits-1
 run cat "$LOGS/stdout.log"
-expect_stdout "about to fail"
+expect_stdout "about to fail
+ 00 00"
 run cat "$LOGS/stderr.log"
 expect_stdout "the model broke"
 run count_outputs exits_1

@@ -152,6 +152,23 @@ build_args: {TORCH: "2.1"}
     CHECK(p.key == "dini/control/2023-10-01T060000Z/single_levels.zarr");
 }
 
+TEST_CASE("resources.devices: host devices and CDI names, each checked") {
+    const ModelConfig c = parse_model_config(
+        "m", "f",
+        std::string(kOriginal) +
+            "resources: {devices: [/dev/zero, '/dev/null:/dev/n:r', nvidia.com/gpu=all]}\n");
+    REQUIRE(c.resources.devices.size() == 3);
+    CHECK(c.resources.devices[1].container == "/dev/n");
+    CHECK(c.resources.devices[1].permissions == "r");
+    CHECK(c.resources.devices[2].cdi);
+    auto issues =
+        issues_of(std::string(kOriginal) + "resources: {devices: [/dev/zero, zero, /dev/zero]}\n");
+    CHECK(has_issue(issues, "resources.devices[1]", "absolute path"));
+    CHECK(has_issue(issues, "resources.devices[2]", "listed twice"));
+    issues = issues_of(std::string(kOriginal) + "resources: {devices: /dev/zero}\n");
+    CHECK(has_issue(issues, "resources.devices", "expected a list"));
+}
+
 TEST_CASE("errors name the file, line, key path and the expected form") {
     auto issues = issues_of(replace(kOriginal, "unit: km}", "unit: miles}"));
     CHECK(has_issue(issues, "inputs.dini_pressure_levels.uri_args.resolution.unit",

@@ -70,6 +70,117 @@ TEST_CASE("create body: mounts, network, limits, GPUs, never AutoRemove") {
     CHECK_FALSE(create_body(s)["HostConfig"].contains("DeviceRequests"));
 }
 
+TEST_CASE("devices: host device nodes and CDI names, as docker run --device takes them") {
+    struct Row {
+        const char* text;
+        Device want;
+    } rows[] = {
+        {"/dev/fuse", {"/dev/fuse", "/dev/fuse", "rwm", false}},
+        {"/dev/zero:/dev/mlwm-zero", {"/dev/zero", "/dev/mlwm-zero", "rwm", false}},
+        {"/dev/zero:/dev/z:r", {"/dev/zero", "/dev/z", "r", false}},
+        {"/dev/zero:rw", {"/dev/zero", "/dev/zero", "rw", false}},
+        {"nvidia.com/gpu=all", {"nvidia.com/gpu=all", "", "", true}},
+        {"nvidia.com/gpu=0", {"nvidia.com/gpu=0", "", "", true}},
+        {"nvidia.com/gpu=GPU-3a1b:0", {"nvidia.com/gpu=GPU-3a1b:0", "", "", true}},
+        {"vendor.example/class_x=dev-1.a", {"vendor.example/class_x=dev-1.a", "", "", true}},
+    };
+    for (const auto& row : rows) {
+        CAPTURE(row.text);
+        CHECK(parse_device(row.text) == row.want);
+    }
+    for (const char* bad : {"", "dev/zero", "/dev/zero:relative", "/dev/zero:/z:rx",
+                            "/dev/zero:/z:r:w", "nvidia.com/gpu=", "nvidia.com/=all", "/gpu=all",
+                            "nvidia.com/gpu=a b", "gpu=all", ":/dev/z"}) {
+        CAPTURE(bad);
+        CHECK_THROWS_WITH_AS(parse_device(bad), doctest::Contains("nvidia.com/gpu=all"),
+                             std::invalid_argument);
+    }
+    CHECK_THROWS_WITH(parse_device("/dev/zero:/z:rx"), doctest::Contains("'/dev/zero:/z:rx'"));
+    CHECK(is_cdi_name("nvidia.com/gpu=all"));
+    CHECK_FALSE(is_cdi_name("/dev/nvidia0"));
+    CHECK_FALSE(is_cdi_name("nvidia.com/gpu"));
+}
+
+TEST_CASE("create body: devices as HostConfig.Devices, CDI names as a cdi DeviceRequest") {
+    ContainerSpec s;
+    s.image = "m:1";
+    s.resources.devices = {parse_device("/dev/zero:/dev/mlwm-zero:r"),
+                           parse_device("nvidia.com/gpu=all")};
+    s.resources.gpus.device_ids = {"1"};
+    const auto h = create_body(s)["HostConfig"];
+    CHECK(h["Devices"] == nlohmann::json::parse(R"([{"PathOnHost": "/dev/zero",
+        "PathInContainer": "/dev/mlwm-zero", "CgroupPermissions": "r"}])"));
+    REQUIRE(h["DeviceRequests"].size() == 2);
+    CHECK(h["DeviceRequests"][0]["Driver"] == "cdi");
+    CHECK(h["DeviceRequests"][0]["DeviceIDs"] == nlohmann::json({"nvidia.com/gpu=all"}));
+    CHECK(h["DeviceRequests"][1]["DeviceIDs"] == nlohmann::json({"1"}));
+    s.resources = {};
+    CHECK_FALSE(create_body(s)["HostConfig"].contains("Devices"));
+}
+
+TEST_CASE("Podman's own create body: the same container, GPUs and devices by CDI name") {
+    ContainerSpec s;
+    s.image = "localhost/m:1";
+    s.name = "run-1";
+    s.command = {"run"};
+    s.env = {{"A", "1"}};
+    s.labels = {{"org.mlwm.managed", "true"}};
+    s.mounts = {{"/w/in", "/volume/inputs", true}, {"/w/out", "/volume/outputs", false}};
+    s.resources.memory_bytes = 1 << 30;
+    s.resources.cpus = 1.5;
+    s.resources.pids_limit = 100;
+    s.resources.devices = {parse_device("/dev/zero:/dev/z:r"), parse_device("mlwm.test/dev=nul")};
+    s.resources.gpus = {.all = true};
+    s.read_only_rootfs = true;
+    const auto b = libpod_create_body(s);
+    CHECK(b["image"] == "localhost/m:1");
+    CHECK(b["name"] == "run-1");
+    CHECK(b["command"] == nlohmann::json({"run"}));
+    CHECK(b["env"]["A"] == "1");
+    CHECK(b["labels"]["org.mlwm.managed"] == "true");
+    CHECK(b["mounts"][0] == nlohmann::json::parse(R"({"type": "bind", "source": "/w/in",
+        "destination": "/volume/inputs", "options": ["rbind", "ro"]})"));
+    CHECK(b["mounts"][1]["options"][1] == "rw");
+    CHECK(b["netns"]["nsmode"] == "none");
+    CHECK(b["read_only_filesystem"] == true);
+    CHECK(b["resource_limits"]["memory"]["limit"] == 1 << 30);
+    CHECK(b["resource_limits"]["cpu"]["quota"] == 150000);
+    CHECK(b["resource_limits"]["pids"]["limit"] == 100);
+    CHECK(b["devices"] == nlohmann::json::parse(R"([{"path": "/dev/zero:/dev/z:r"},
+        {"path": "mlwm.test/dev=nul"}, {"path": "nvidia.com/gpu=all"}])"));
+    s.resources.gpus = {.device_ids = {"0", "GPU-ab"}};
+    CHECK(libpod_create_body(s)["devices"][3]["path"] == "nvidia.com/gpu=GPU-ab");
+    s.network_mode = "mlwm-net";
+    CHECK(libpod_create_body(s)["networks"].contains("mlwm-net"));
+    s.resources.gpus = {.count = 2};
+    CHECK_THROWS_WITH(libpod_create_body(s), doctest::Contains("GPU count"));
+}
+
+TEST_CASE("what an engine cannot give a container, said before it is asked") {
+    const EngineVersion podman{"4.3.1", "1.41", "1.24", "1.41", "Podman Engine"},
+        docker20{"20.10.24+dfsg1", "1.41", "1.12", "1.41", "Docker Engine - Community"},
+        docker25{"25.0.3", "1.44", "1.24", "1.41", "Docker Engine - Community"},
+        docker26{"26.1.0", "1.45", "1.24", "1.41", "Docker Engine - Community"};
+    Resources cdi;
+    cdi.devices = {parse_device("nvidia.com/gpu=all"), parse_device("/dev/zero")};
+    Resources count;
+    count.gpus.count = 2;
+    Resources plain;
+    plain.devices = {parse_device("/dev/zero")};
+    plain.gpus.all = true;
+    for (const auto* e : {&podman, &docker20, &docker25, &docker26})
+        CHECK(engine_cannot(plain, *e).empty());
+    CHECK(engine_cannot(cdi, podman).empty());
+    CHECK(engine_cannot(cdi, docker26).empty());
+    for (const auto* e : {&docker20, &docker25}) {
+        const std::string why = engine_cannot(cdi, *e);
+        CHECK(why.find("CDI devices need Docker Engine 25") != std::string::npos);
+        CHECK(why.find(e->version + " (API " + e->api_version + ")") != std::string::npos);
+    }
+    CHECK(engine_cannot(count, podman).find("cannot count them") != std::string::npos);
+    CHECK(engine_cannot(count, docker20).empty());
+}
+
 TEST_CASE("spec validation") {
     ContainerSpec s;
     s.image = "m:1";
