@@ -41,6 +41,9 @@ runtime = "runc"
 events_logger = "file"
 cgroup_manager = "cgroupfs"
 CONF
+        # in DIR: conmon writes an `oom` file into its working folder when a
+        # container is OOM-killed
+        cd "$D"
         setsid "${PODMAN[@]}" system service --time=0 "unix://$SOCK" >"$D/podman.log" 2>&1 </dev/null &
         echo $! >"$PIDFILE"
         deadline=$(($(date +%s) + 60))
