@@ -9,7 +9,8 @@
 # that never came), a producer without a marker (quiet period), and S3 unreachable for a minute (readyz not ready,
 # polling resumes, the run in flight is published), and a cycle that lands
 # after a newer one (found within the lookback); the ledger locked by another
-# process (writes fail for a while: nothing lost, the daemon goes on).
+# process (writes fail for a while: nothing lost, the daemon goes on);
+# stray containers (left by a kill) removed, other containers kept.
 source "$(dirname "$0")/../cli/lib.sh"
 MLWM=$1
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -278,7 +279,46 @@ expect_status 0
 stop_daemon
 }
 
-for section in ${MLWM_TEST_SECTIONS:-crash cancel outage late ledger}; do
+# --- containers no attempt waits for: removed by the daemon's sweep; others kept
+section_strays() {
+local IMG=${MLWM_TEST_IMAGE:?}
+# now: newer than any cycle the other sections listed (older ones are not listed again)
+t=$(date -u +%Y-%m-%dT%H:%MZ)
+id="crash/$(echo "$t" | tr -d ':')/member0"
+start_daemon
+upload_time "$t"
+CHECKS=$((CHECKS + 1))
+wait_for 60 state_is "$id" succeeded || _fail "strays: the run succeeds"
+stop_daemon
+# what a kill can leave: a created and an exited container of the succeeded
+# run; beside them, a running one of it and one of a run this ledger does not know
+label() { echo "--label org.mlwm.managed=true --label org.mlwm.run-id=$1"; }
+# shellcheck disable=SC2046
+created=$(docker_ create $(label "$id") "$IMG" true)
+# shellcheck disable=SC2046
+exited=$(docker_ run -d $(label "$id") "$IMG" true)
+docker_ wait "$exited" >/dev/null
+# shellcheck disable=SC2046
+running=$(docker_ run -d $(label "$id") "$IMG" sleep 120)
+# shellcheck disable=SC2046
+foreign=$(docker_ create $(label "other/2023-11-20T0600Z/member0") "$IMG" true)
+start_daemon
+gone() { ! docker_ inspect "$1" >/dev/null 2>&1; }
+CHECKS=$((CHECKS + 1))
+wait_for 30 gone "$created" || _fail "strays: the created container of a succeeded run is removed"
+CHECKS=$((CHECKS + 1))
+wait_for 30 gone "$exited" || _fail "strays: the exited container of a succeeded run is removed"
+run grep -c "\"event\":\"container.stray_removed\".*\"run_id\":\"$id\"" "$W/daemon.log"
+expect_stdout 2
+run docker_ inspect --format '{{.State.Status}}' "$running"
+expect_stdout running
+run docker_ inspect --format '{{.State.Status}}' "$foreign"
+expect_stdout created
+stop_daemon
+docker_ rm -f "$created" "$exited" "$running" "$foreign" >/dev/null 2>&1 || true
+}
+
+for section in ${MLWM_TEST_SECTIONS:-crash cancel outage late ledger strays}; do
     "section_$section"
 done
 
