@@ -8,7 +8,8 @@
 #   run    plus what the quick start needs (Docker Engine, busybox-static)
 #   test   plus the services and clients the tests start (dockerd, radosgw,
 #          aws CLI, rclone, xarray/zarr, promtool, podman, busybox-static,
-#          systemd's journald and systemd-analyze)
+#          systemd's journald and systemd-analyze, mmdebstrap and lintian
+#          for the Debian package's test)
 set -euo pipefail
 
 what=${1:-all}
@@ -27,6 +28,7 @@ test_pkgs=(
     awscli rclone
     python3 python3-xarray python3-zarr python3-yaml python3-numpy
     prometheus systemd util-linux
+    mmdebstrap lintian dpkg-dev
 )
 case $what in
 build) pkgs=("${build_pkgs[@]}") ;;

@@ -4,9 +4,11 @@
 #   1. formatting check (clang-format)
 #   2. release build with -Werror: unit tests and functional CLI tests, then the
 #      integration tests against real services it starts (dockerd, podman)
-#   3. the same tests in an AddressSanitizer + UndefinedBehaviorSanitizer build
-#   4. the libFuzzer run of the key parsers (clang; MLWM_FUZZ_SECONDS, default 60)
-# Environment: MLWM_JOBS (default 2), MLWM_FUZZ_SECONDS, MLWM_SKIP="integration asan fuzz"
+#   3. the Debian package: built with CPack, installed, verified and purged in a
+#      fresh Debian 12 root (tests/package/test_deb.sh)
+#   4. the same tests in an AddressSanitizer + UndefinedBehaviorSanitizer build
+#   5. the libFuzzer run of the key parsers (clang; MLWM_FUZZ_SECONDS, default 60)
+# Environment: MLWM_JOBS (default 2), MLWM_FUZZ_SECONDS, MLWM_SKIP="package integration asan fuzz"
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -38,6 +40,14 @@ build_and_test() {  # NAME CMAKE_ARGS...
 
 step "release build + tests"
 build_and_test build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+step "Debian package (CPack), installed in a fresh Debian 12 root"
+if ! skipped package; then
+    cmake -S "$ROOT" -B "$ROOT/build-deb" -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr \
+        -DMLWM_PACKAGE=ON -DMLWM_TESTS=OFF -DMLWM_WERROR=ON >/dev/null
+    cmake --build "$ROOT/build-deb" -j"$JOBS"
+    tests/package/test_deb.sh "$ROOT/build-deb"
+fi
 
 step "integration tests (private dockerd and podman)"
 if ! skipped integration; then
