@@ -57,11 +57,12 @@ CHECKS=$((CHECKS + 1))
 TAR=$CACHE/bookworm-minbase-systemd.tar
 if [ ! -s "$TAR" ]; then
     mkdir -p "$CACHE"
-    mmdebstrap --quiet --variant=minbase --include=systemd,apt bookworm "$TAR.tmp" \
+    # (mmdebstrap picks the format from the name: .tar)
+    mmdebstrap --quiet --variant=minbase --include=systemd,apt bookworm "$CACHE/partial-$$.tar" \
         "deb http://deb.debian.org/debian bookworm main" \
         "deb http://deb.debian.org/debian bookworm-updates main" \
         "deb http://deb.debian.org/debian-security bookworm-security main"
-    mv "$TAR.tmp" "$TAR"
+    mv "$CACHE/partial-$$.tar" "$TAR"
 fi
 mkdir "$R/root"
 tar -C "$R/root" -xf "$TAR"
