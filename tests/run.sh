@@ -44,7 +44,8 @@ build_and_test build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 step "Debian package (CPack), installed in a fresh Debian 12 root"
 if ! skipped package; then
     cmake -S "$ROOT" -B "$ROOT/build-deb" -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr \
-        -DMLWM_PACKAGE=ON -DMLWM_TESTS=OFF -DMLWM_WERROR=ON >/dev/null
+        -DMLWM_PACKAGE=ON -DMLWM_TESTS=OFF >/dev/null  # -Werror is the build above's (-O3 adds
+    # GCC 12 false positives: -Wrestrict in std::string's operator+, PR105329)
     cmake --build "$ROOT/build-deb" -j"$JOBS"
     tests/package/test_deb.sh "$ROOT/build-deb"
 fi

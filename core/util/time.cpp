@@ -42,7 +42,7 @@ std::string format_utc_compact(SystemTime t) {
 }
 
 std::optional<SystemTime> parse_utc(std::string_view s) {
-    int y, mo, d, h, mi, se;
+    int y = 0, mo = 0, d = 0, h = 0, mi = 0, se = 0;
     if (!digits(s, 0, 4, y) || s.size() < 20 || s[4] != '-' || !digits(s, 5, 2, mo) ||
         s[7] != '-' || !digits(s, 8, 2, d) || s[10] != 'T' || !digits(s, 11, 2, h) ||
         s[13] != ':' || !digits(s, 14, 2, mi) || s[16] != ':' || !digits(s, 17, 2, se))
