@@ -51,9 +51,8 @@ int validate(const cli::ParsedArgs& a) {
                   << "\n";
         return kExitFailure;
     }
-    std::cout << "ok: the engine at " << docker.socket_path() << " ("
-              << (e.platform.empty() ? "Docker Engine" : e.platform) << " " << e.version << ", API "
-              << e.api_version << ") can run every model\n";
+    std::cout << "ok: the engine at " << docker.socket_path() << " (" << e.platform << " "
+              << e.version << ", API " << e.api_version << ") can run every model\n";
     return kExitOk;
 }
 

@@ -196,6 +196,7 @@ EngineVersion DockerClient::version() {
         for (const auto& c : *it)
             if (c.is_object() && c.value("Name", "").find("Podman") != std::string::npos)
                 v.platform = "Podman Engine";
+    if (v.platform.empty()) v.platform = "Docker Engine";  // Debian's dockerd names none
     // use 1.41 unless the engine is older, or too new to speak it
     auto chosen = parse_api(kClientApiVersion);
     const auto engine = parse_api(v.api_version);
@@ -313,8 +314,7 @@ BuildResult DockerClient::build_image(const BuildOptions& o, const ProgressSink&
 }
 
 std::string engine_cannot(const Resources& r, const EngineVersion& e) {
-    const std::string engine = (e.platform.empty() ? "Docker Engine" : e.platform) + " " +
-                               e.version + " (API " + e.api_version + ")";
+    const std::string engine = e.platform + " " + e.version + " (API " + e.api_version + ")";
     if (is_podman(e) && r.gpus.count > 0)
         return "this engine is " + engine +
                ", which names GPUs by CDI and cannot count them: write resources.gpus: all or a "

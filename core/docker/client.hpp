@@ -28,7 +28,8 @@ struct EngineVersion {
     std::string api_version;      // the engine's newest, e.g. 1.41
     std::string min_api_version;  // the engine's oldest
     std::string negotiated;       // what this client uses
-    std::string platform;         // e.g. "Docker Engine - Community" or "Podman Engine"
+    std::string
+        platform;  // e.g. "Docker Engine - Community", "Podman Engine"; else "Docker Engine"
 };
 
 struct BuildOptions {
