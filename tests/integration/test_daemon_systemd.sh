@@ -56,8 +56,10 @@ RECORDER=$!
 wait_for 10 test -S "$W/notify.sock" || _fail "the notify recorder listens"
 start_daemon NOTIFY_SOCKET="$W/notify.sock" WATCHDOG_USEC=1500000
 ready_count() { grep -cE '( |[|])READY=1([|]|$)' "$NOTES" 2>/dev/null || true; }
+# evaluated at each try of wait_for (an argument "$(ready_count)" would be counted once, before the daemon answers)
+ready_at_least() { [ "$(ready_count)" -ge "$1" ]; }
 CHECKS=$((CHECKS + 1))
-wait_for 30 test "$(ready_count)" -ge 1 || _fail "READY=1 is sent"
+wait_for 30 ready_at_least 1 || _fail "READY=1 is sent"
 # what the daemon had logged when it said READY=1
 run cat "$NOTES.ready1"
 expect_stdout_contains '"event":"ledger.recovered"'
@@ -90,7 +92,7 @@ wait_for 20 watchdog_ok || _fail "WATCHDOG=1 is sent regularly ($(watchdog_ok))"
 write_config 2 2
 kill -HUP "$DPID"
 CHECKS=$((CHECKS + 1))
-wait_for 10 test "$(ready_count)" -ge 2 || _fail "READY=1 after a reload"
+wait_for 10 ready_at_least 2 || _fail "READY=1 after a reload"
 run grep -E 'RELOADING=1|READY=1' "$NOTES"
 CHECKS=$((CHECKS + 1))
 [ "$(printf '%s\n' "$OUT" | tail -n 2 | cut -d' ' -f2 | cut -d'|' -f1 | tr '\n' ' ')" = "RELOADING=1 READY=1 " ] ||
@@ -102,7 +104,7 @@ expect_stdout_contains "$W/mlwm.yaml changed (daemon.poll_interval)"
 echo "inputs: [" >>"$W/configurations/slow/config.yaml"
 kill -HUP "$DPID"
 CHECKS=$((CHECKS + 1))
-wait_for 10 test "$(ready_count)" -ge 3 || _fail "READY=1 after a failed reload"
+wait_for 10 ready_at_least 3 || _fail "READY=1 after a failed reload"
 run grep 'READY=1' "$NOTES"
 expect_stdout_contains "STATUS=reload: kept the running configuration: $W/configurations/slow/config.yaml"
 run curl -sf "http://127.0.0.1:$PORT/readyz"
