@@ -54,8 +54,11 @@ string(REPLACE ";" "" CPACK_PACKAGE_DESCRIPTION "${CPACK_PACKAGE_DESCRIPTION}")
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION admin)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
-set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)  # merged with: the unit's ExecReload runs /bin/kill
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "procps")
+set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)  # merged with: the unit's ExecReload runs /bin/kill;
+# postinst runs systemd-sysusers and systemd-tmpfiles: systemd's on a host, the
+# standalone ones where systemd is not installed (the mlwm image)
+set(CPACK_DEBIAN_PACKAGE_DEPENDS
+    "procps, systemd | systemd-standalone-sysusers, systemd | systemd-standalone-tmpfiles")
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "docker.io | podman")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "python3, awscli")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA

@@ -5,7 +5,8 @@
 #   2. release build with -Werror: unit tests and functional CLI tests, then the
 #      integration tests against real services it starts (dockerd, podman)
 #   3. the Debian package: built with CPack, installed, verified and purged in a
-#      fresh Debian 12 root (tests/package/test_deb.sh)
+#      fresh Debian 12 root (tests/package/test_deb.sh); the mlwm image made
+#      from it is tested with the integration tests (tests/package/test_image.sh)
 #   4. the same tests in an AddressSanitizer + UndefinedBehaviorSanitizer build
 #   5. the libFuzzer run of the key parsers (clang; MLWM_FUZZ_SECONDS, default 60)
 # Environment: MLWM_JOBS (default 2), MLWM_FUZZ_SECONDS, MLWM_SKIP="package integration asan fuzz"
@@ -48,6 +49,9 @@ if ! skipped package; then
     # GCC 12 false positives: -Wrestrict in std::string's operator+, PR105329)
     cmake --build "$ROOT/build-deb" -j"$JOBS"
     tests/package/test_deb.sh "$ROOT/build-deb"
+    # the mlwm image is built from it and tested with the services (tests/package/test_image.sh)
+    MLWM_TEST_DEB=$(ls "$ROOT"/build-deb/mlwm_*.deb)
+    export MLWM_TEST_DEB
 fi
 
 step "integration tests (private dockerd and podman)"

@@ -51,10 +51,12 @@ std::string failure_message(const FailureView& f) {
         }
         if (code == "SignatureDoesNotMatch" || code == "InvalidAccessKeyId" ||
             code == "AccessDenied")
-            msg +=
-                "; check the credentials (access key " + f.access_key + " from " +
-                (f.credentials_source.empty() ? "nowhere: none configured" : f.credentials_source) +
-                ") and the region (" + f.region + ")";
+            msg += f.access_key.empty()
+                       ? "; no credentials were found, the request went unsigned: set "
+                         "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE with "
+                         "~/.aws/credentials"
+                       : "; check the credentials (access key " + f.access_key + " from " +
+                             f.credentials_source + ") and the region (" + f.region + ")";
     }
     if (f.attempts > 1) msg += " (after " + std::to_string(f.attempts) + " attempts)";
     return msg;

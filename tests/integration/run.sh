@@ -60,6 +60,12 @@ for engine in ${MLWM_ENGINES:-docker podman}; do
     if [ "$engine" = docker ]; then
         echo "--- end to end: mlwm run (S3, dockerd, xarray, aws)"
         bash "$here/test_run_e2e.sh" "$BUILD/daemon/mlwm"
+        echo "--- the mlwm image: every subcommand, mlwm run through the mounted socket, the training machine"
+        if [ -n "${MLWM_TEST_DEB:-}" ]; then
+            bash "$here/../package/test_image.sh" "$MLWM_TEST_DEB" "$BUILD/daemon/mlwm"
+        else
+            echo "skipped: no package to build it from (MLWM_TEST_DEB is set by tests/run.sh's package step)"
+        fi
         echo "--- coming from the original mlwm: its configuration, image and environment"
         bash "$here/test_compat.sh" "$BUILD/daemon/mlwm"
         echo "--- inference artifacts (build, verify, upload, build-image)"

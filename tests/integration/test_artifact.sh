@@ -16,31 +16,8 @@ trap 'rm -rf "$W" "$_tmp"' EXIT
 export AWS_ENDPOINT_URL=$EP
 
 # a training run's files: neural-lam config, datastore config + zarr, arguments, checkpoint
-mkdir -p "$W/train/data"
-cat >"$W/train/config.yaml" <<'YAML'
-datastore:
-  kind: mdp
-  config_path: data/danra.datastore.yaml
-training:
-  state_feature_weighting: {}
-YAML
-echo "schema_version: v0.5.0" >"$W/train/data/danra.datastore.yaml"
-printf -- '- num_workers: 6\n- precision: bf16-mixed\n- val_steps_to_log: 1 2 4\n' >"$W/train/training_cli_args.yaml"
-head -c 5000000 /dev/urandom >"$W/train/last.ckpt"
-run "$PY" - "$W/train/data/danra.datastore.zarr" <<'PY'
-import sys, numpy as np, xarray as xr
-rng = np.random.default_rng(3)
-feats = ["t2m", "u10", "v10"]
-ds = xr.Dataset(
-    {"state": (("time", "grid_index", "state_feature"), rng.normal(size=(4, 50, 3))),
-     "state__train__mean": (("state_feature",), rng.normal(size=3)),
-     "state__train__std": (("state_feature",), rng.random(3) + 0.5),
-     "state__train__diff_std": (("state_feature",), rng.random(3)),
-     "forcing__train__std": (("forcing_feature",), rng.random(2))},
-    coords={"state_feature": feats, "forcing_feature": ["toa", "sst"],
-            "time": np.arange(4), "grid_index": np.arange(50)})
-ds.to_zarr(sys.argv[1], consolidated=True, mode="w")
-PY
+source "$(dirname "$0")/training_fixture.sh"
+run make_training_folder "$W/train"
 expect_status 0
 
 # build, without upload

@@ -281,6 +281,11 @@ TEST_CASE("failure_message: names the object and what to check") {
           "S3 GetObject s3://inputs/a/b.zarr/.zmetadata: HTTP 403 InvalidAccessKeyId: no such key "
           "(RequestId tx1); check the credentials (access key AKIA1 from the environment) and "
           "the region (us-east-1)");
+    f.access_key = "";  // none configured: said so, not an empty key
+    f.credentials_source = "";
+    CHECK(failure_message(f).ends_with(
+        "(RequestId tx1); no credentials were found, the request went unsigned: set "
+        "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE with ~/.aws/credentials"));
     f.response = "";
     f.status = 404;
     f.attempts = 3;
