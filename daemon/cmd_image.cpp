@@ -125,9 +125,9 @@ int build_image(const cli::ParsedArgs& a) {
     } cleanup{context};
     if (!artifact_uri.empty()) {
         const Fetched f = fetch_to_local(artifact_uri, a);
+        const std::string got = lower(f.sha256.empty() ? util::sha256_file_hex(f.path) : f.sha256);
         if (!artifact_pin.empty()) {
-            const std::string got = f.sha256.empty() ? util::sha256_file_hex(f.path) : f.sha256;
-            if (lower(got) != lower(artifact_pin))
+            if (got != lower(artifact_pin))
                 throw std::runtime_error("inference artifact " + artifact_uri + ": sha256 " + got +
                                          ", pinned " + lower(artifact_pin) + "; not building");
             std::cerr << "inference artifact " << artifact_uri << ": sha256 matches the pin\n";
@@ -147,6 +147,10 @@ int build_image(const cli::ParsedArgs& a) {
         artifact::extract_zip(f.path, context / "artifact");
         options.context_dir = context;
         options.labels["org.mlwm.inference-artifact"] = artifact_uri;
+        options.labels["org.mlwm.inference-artifact.sha256"] = got;
+        // for a Containerfile that records them (ARG ...; ENV ...=${...}), unless given
+        options.build_args.try_emplace("MLWM_INFERENCE_ARTIFACT", artifact_uri);
+        options.build_args.try_emplace("MLWM_INFERENCE_ARTIFACT_SHA256", got);
         std::cerr << "inference artifact " << artifact_uri << ": " << v.files
                   << (v.checksums ? " files verified" : " files checked (no checksums)")
                   << ", unpacked into artifact/ of the build context\n";
@@ -207,7 +211,9 @@ std::vector<Command> image_commands() {
             "arguments come from the configuration's build_args, then --build-arg. The inference\n"
             "artifact (--artifact, or the configuration's inference_artifact) is fetched, checked\n"
             "against its artifact.yaml and unpacked into artifact/ of the build context, so the\n"
-            "Containerfile can COPY it; a checksum mismatch stops the build.",
+            "Containerfile can COPY it; a checksum mismatch stops the build. Its location and\n"
+            "the zip's SHA-256 are the labels org.mlwm.inference-artifact[.sha256] and the\n"
+            "build arguments MLWM_INFERENCE_ARTIFACT[_SHA256] (ARG them to record them).",
         .options =
             {
                 {"configurations", "DIR",

@@ -2,11 +2,13 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <mutex>
 #include <thread>
 
 #include "command.hpp"
+#include "config/containerfile.hpp"
 #include "config/host_config.hpp"
 #include "config/issues.hpp"
 #include "config/model_config.hpp"
@@ -22,9 +24,33 @@ namespace mlwm::app {
 namespace {
 namespace fs = std::filesystem;
 
+// Each model's Containerfile, checked (config/containerfile.hpp); warnings
+// printed here. A configuration without one (the original's) is noted only.
+std::vector<config::ConfigIssue> check_containerfiles(
+    const std::vector<config::ModelConfig>& models) {
+    std::vector<config::ConfigIssue> problems;
+    for (const auto& m : models) {
+        const fs::path cf = m.file.parent_path() / "Containerfile";
+        std::ifstream in(cf, std::ios::binary);
+        if (!in) {
+            std::cerr << "note: " << m.file.parent_path().string()
+                      << " has no Containerfile: its image " << m.docker_image
+                      << " is built elsewhere (mlwm build-image needs one)\n";
+            continue;
+        }
+        const std::string text{std::istreambuf_iterator<char>(in), {}};
+        auto c = config::check_containerfile(text, cf.string(), !m.inference_artifact.empty(),
+                                             m.build_args);
+        for (const auto& w : c.warnings) std::cerr << "warning: " << w.str() << "\n";
+        problems.insert(problems.end(), c.problems.begin(), c.problems.end());
+    }
+    return problems;
+}
+
 int validate(const cli::ParsedArgs& a) {
-    const Loaded l =
-        load_all(a, a.positionals.empty() ? std::nullopt : std::optional(a.positionals[0]));
+    Loaded l = load_all(a, a.positionals.empty() ? std::nullopt : std::optional(a.positionals[0]));
+    const auto containerfiles = check_containerfiles(l.models);
+    l.issues.insert(l.issues.end(), containerfiles.begin(), containerfiles.end());
     for (const auto& i : l.issues) std::cerr << i.str() << "\n";
     if (!l.issues.empty()) {
         std::cerr << l.issues.size() << " problem(s) found\n";
@@ -220,7 +246,11 @@ std::vector<Command> run_commands() {
             "DIR/<model>/config.yaml (DIR defaults to the host's configurations_dir). Each "
             "problem\n"
             "is printed as FILE:LINE:COLUMN: KEY.PATH: what is wrong and what was expected.\n"
-            "With --engine, also asks the container engine whether it can give each model\n"
+            "Each model's Containerfile is checked too: known instructions, FROM first, "
+            "base-image\n"
+            "ARGs with a value, artifact/ copied only with an inference_artifact; S3 credentials\n"
+            "baked into the image are a warning. With --engine, also asks the container engine "
+            "whether it can give each model\n"
             "what its resources ask (dockerd before 25 has no CDI devices; Podman cannot count\n"
             "GPUs). Exit status 0 only when everything is valid.",
         .options =

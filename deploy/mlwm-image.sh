@@ -17,9 +17,7 @@
 #
 # The engine: the docker CLI (DOCKER_HOST, or /var/run/docker.sock), or the
 # command in MLWM_ENGINE_CLI (e.g. "podman"). Needs root (chroot) and, for the
-# first build of a base root, mmdebstrap and a Debian mirror (MLWM_DEBIAN_MIRROR,
-# default http://deb.debian.org/debian; security updates from
-# MLWM_DEBIAN_SECURITY_MIRROR, default http://deb.debian.org/debian-security).
+# first build of a base root, mmdebstrap and a Debian mirror (deploy/debian-root.sh).
 #
 # The image runs every subcommand: `docker run --rm mlwm/mlwm:0.1.0 paths ...`.
 # To another machine (a training cluster with Podman or Apptainer):
@@ -52,36 +50,18 @@ TAG=${TAG:-mlwm/mlwm:$VERSION}
 read -ra CLI <<<"${MLWM_ENGINE_CLI:-docker}"
 [ "$(id -u)" -eq 0 ] || die "needs root (the package is installed into the root with chroot)"
 
-# dpkg keeps no documentation (copyright files excepted), manuals or translations
-DPKG_OPTS=(--dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright'
-    --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/info/*'
-    --dpkgopt='path-exclude=/usr/share/locale/*')
-# essential set (what maintainer scripts may use) + CA certificates for https
-# endpoints + the standalone sysusers/tmpfiles the package's postinst runs
-INCLUDE=usr-is-merged,ca-certificates,systemd-standalone-sysusers,systemd-standalone-tmpfiles
-MIRROR=${MLWM_DEBIAN_MIRROR:-http://deb.debian.org/debian}
-SECURITY=${MLWM_DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
+# shellcheck source=debian-root.sh
+source "$ROOT/deploy/debian-root.sh"
+# CA certificates for https endpoints; the standalone sysusers/tmpfiles the
+# package's postinst runs (no systemd in a container)
+INCLUDE=ca-certificates,systemd-standalone-sysusers,systemd-standalone-tmpfiles
 
-# --- the base root: Debian + the package's dependencies, cached by what decides it
-key=$(printf '%s\n' bookworm "$INCLUDE" "${DPKG_OPTS[*]}" "$(dpkg-deb -f "$DEB" Depends Pre-Depends)" |
-    sha256sum | cut -c1-16)
-BASE=$CACHE/mlwm-image-base-$key.tar
-if [ ! -s "$BASE" ]; then
-    command -v mmdebstrap >/dev/null || die "mmdebstrap not found: apt-get install mmdebstrap"
-    mkdir -p "$CACHE"
-    echo "making the base root $BASE (mmdebstrap, from $MIRROR)"
-    # the package is installed so that apt resolves its Depends, then purged:
-    # the base holds its dependencies only
-    mmdebstrap --quiet --variant=custom --include='?essential' --include="$INCLUDE" --include="$DEB" \
-        --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
-        --hook-dir=/usr/share/mmdebstrap/hooks/file-mirror-automount \
-        "${DPKG_OPTS[@]}" --customize-hook='chroot "$1" dpkg --purge mlwm' \
-        bookworm "$CACHE/partial-$$.tar" \
-        "deb $MIRROR bookworm main" "deb $MIRROR bookworm-updates main" \
-        "deb $SECURITY bookworm-security main" ||
-        { rm -f "$CACHE/partial-$$.tar"; die "mmdebstrap failed (above)"; }
-    mv "$CACHE/partial-$$.tar" "$BASE"
-fi
+# --- the base root: Debian + the package's dependencies, cached by what decides them
+BASE=$CACHE/mlwm-image-base-$(debian_root_key "$INCLUDE" "$(dpkg-deb -f "$DEB" Depends Pre-Depends)").tar
+# the package is installed so that apt resolves its Depends, then purged: the
+# base holds its dependencies only
+debian_root "$BASE" "$INCLUDE" --include="$DEB" --customize-hook='chroot "$1" dpkg --purge mlwm' ||
+    die "could not make the base root $BASE"
 
 # --- the image's root: the base + the package, installed by dpkg (no network)
 W=$(mktemp -d /tmp/mlwm-image.XXXXXX)
@@ -94,10 +74,8 @@ in_root() {  # with a /proc of its own (systemd-tmpfiles needs one), gone when i
         exec chroot "$0" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@"' "$W/root" "$@"
 }
 in_root dpkg --install /tmp/mlwm.deb >"$W/dpkg.log" 2>&1 || { cat "$W/dpkg.log" >&2; die "dpkg --install failed"; }
-rm -f "$W/root/tmp/mlwm.deb" "$W/root/usr/share/info/dir" "$W/root"/var/log/*.log "$W/root"/var/cache/debconf/*-old "$W/root"/var/lib/dpkg/*-old
-# of the documentation, each package's copyright file (dpkg's path-include also
-# kept files named copyright deeper down, and the folders of excluded files)
-find "$W/root/usr/share/doc" -mindepth 2 -maxdepth 2 ! -name copyright -exec rm -rf {} +
+rm -f "$W/root/tmp/mlwm.deb"
+debian_root_tidy "$W/root"
 revision=$(in_root mlwm --version | sed -n 's/.*(git \([^)]*\)).*/\1/p')
 tar --numeric-owner -C "$W/root" -cf "$W/rootfs.tar" .
 [ -z "$ROOTFS" ] || cp "$W/rootfs.tar" "$ROOTFS"

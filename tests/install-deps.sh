@@ -9,7 +9,8 @@
 #   test   plus the services and clients the tests start (dockerd, radosgw,
 #          aws CLI, rclone, xarray/zarr, promtool, podman, busybox-static,
 #          systemd's journald and systemd-analyze, mmdebstrap and lintian
-#          for the Debian package's test)
+#          for the Debian package's test, python3-torch to train and check
+#          the advection-cnn model)
 set -euo pipefail
 
 what=${1:-all}
@@ -26,7 +27,7 @@ test_pkgs=(
     docker.io busybox-static podman runc catatonit docker-registry
     radosgw ceph-mon ceph-osd ceph-common
     awscli rclone
-    python3 python3-xarray python3-zarr python3-yaml python3-numpy
+    python3 python3-xarray python3-zarr python3-yaml python3-numpy python3-torch
     prometheus systemd util-linux
     mmdebstrap lintian dpkg-dev
 )

@@ -9,8 +9,10 @@ trap 'rm -rf "$D" "$_tmp"' EXIT
 # the bundled configurations are valid
 run "$MLWM" validate "$ROOT/configurations"
 expect_status 0
-expect_stdout_contains "2 model configuration(s)"
-expect_stdout_contains "neural-lam-dini, persistence"
+expect_stdout_contains "3 model configuration(s)"
+expect_stdout_contains "advection-cnn, neural-lam-dini, persistence"
+CHECKS=$((CHECKS + 1))
+[ -z "$ERR" ] || _fail "the bundled configurations and Containerfiles draw no warning or note"
 
 # a broken model configuration: every problem, with file:line:column and key path
 mkdir -p "$D/conf/good" "$D/conf/bad"
@@ -28,6 +30,22 @@ expect_stderr_contains "colour: unknown key"
 expect_stderr_contains "problem(s) found"
 CHECKS=$((CHECKS + 1))
 [[ $ERR != *good/config.yaml* ]] || _fail "only the broken file is named"
+
+# a model's Containerfile: problems named with their line, credentials a warning,
+# a configuration without one (the original's) only noted
+mkdir -p "$D/cf/m"
+cp "$ROOT/configurations/persistence/config.yaml" "$D/cf/m/"
+printf 'ARG BASE\nFROM ${BASE}\nENV AWS_SECRET_ACCESS_KEY=x\nCOPY artifact/ /a\n' >"$D/cf/m/Containerfile"
+run "$MLWM" validate "$D/cf"
+expect_status 1
+expect_stderr_contains "$D/cf/m/Containerfile:2:1: FROM: \${BASE}: ARG BASE has no default and config.yaml's build_args does not set it"
+expect_stderr_contains "$D/cf/m/Containerfile:4:1: COPY: copies artifact/, which mlwm build-image fills from the inference artifact, but config.yaml sets no inference_artifact"
+expect_stderr_contains "warning: $D/cf/m/Containerfile:3:1: ENV: ENV AWS_SECRET_ACCESS_KEY bakes S3 credentials into the image"
+expect_stderr_contains "2 problem(s) found"
+rm "$D/cf/m/Containerfile"
+run "$MLWM" validate "$D/cf"
+expect_status 0
+expect_stderr_contains "note: $D/cf/m has no Containerfile: its image mlwm/persistence:latest is built elsewhere"
 
 # a broken host configuration
 printf 'storage: {type: gcs}\nconcurrency: {runs: many}\n' >"$D/mlwm.yaml"
@@ -48,7 +66,7 @@ expect_stdout_contains "s3://mlwm-inputs/harmonie_cy46/danra/w12p5_s45p65_e24p52
 expect_stdout_contains "env     ANALYSIS_TIME=2023-10-01T12:00:00Z"
 run "$MLWM" run --configurations "$ROOT/configurations" --analysis-time 2023-10-01T12:00Z --model nope --dry-run
 expect_status 2
-expect_stderr_contains "--model 'nope': no such model configuration (configured: neural-lam-dini, persistence)"
+expect_stderr_contains "--model 'nope': no such model configuration (configured: advection-cnn, neural-lam-dini, persistence)"
 run "$MLWM" run --configurations "$ROOT/configurations" --analysis-time 2023-10-01T12:00Z --member 3 --model persistence --dry-run
 expect_status 2
 expect_stderr_contains "does not run that member"

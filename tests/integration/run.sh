@@ -66,6 +66,8 @@ for engine in ${MLWM_ENGINES:-docker podman}; do
         else
             echo "skipped: no package to build it from (MLWM_TEST_DEB is set by tests/run.sh's package step)"
         fi
+        echo "--- a real neural network end to end: train, artifact, image, daemon, forecast (advection-cnn)"
+        bash "$here/test_model_e2e.sh" "$BUILD/daemon/mlwm"
         echo "--- coming from the original mlwm: its configuration, image and environment"
         bash "$here/test_compat.sh" "$BUILD/daemon/mlwm"
         echo "--- inference artifacts (build, verify, upload, build-image)"

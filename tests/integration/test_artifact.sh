@@ -221,15 +221,23 @@ if [ -n "${MLWM_TEST_DOCKER_SOCKET:-}" ]; then
 ARG BASE_IMAGE=mlwm-test/busybox:1
 FROM ${BASE_IMAGE}
 COPY artifact/ /artifact/
-CMD ["sh", "-c", "head -n 1 /artifact/artifact.yaml; ls /artifact/stats"]
+ARG MLWM_INFERENCE_ARTIFACT_SHA256
+ENV ARTIFACT_SHA256=${MLWM_INFERENCE_ARTIFACT_SHA256}
+CMD ["sh", "-c", "head -n 1 /artifact/artifact.yaml; ls /artifact/stats; echo $ARTIFACT_SHA256"]
 CF
     run "$MLWM" build-image with-artifact --configurations "$W/conf" --docker-socket "$MLWM_TEST_DOCKER_SOCKET" \
         --build-arg "BASE_IMAGE=$MLWM_TEST_IMAGE" --artifact "file://$ZIP" --repository mlwm-test --tag a1 --quiet
     expect_status 0
     expect_stderr_contains "files verified, unpacked into artifact/"
+    # the zip's checksum: a build argument (recorded by the Containerfile) and a label
+    sum=$(sha256sum "$ZIP" | cut -d' ' -f1)
     run env DOCKER_HOST="unix://$MLWM_TEST_DOCKER_SOCKET" docker run --rm --network none mlwm-test/with-artifact:a1
     expect_stdout "artifact_name: dini-test
-danra.datastore.stats.zarr"
+danra.datastore.stats.zarr
+$sum"
+    run env DOCKER_HOST="unix://$MLWM_TEST_DOCKER_SOCKET" docker image inspect mlwm-test/with-artifact:a1 \
+        -f '{{index .Config.Labels "org.mlwm.inference-artifact.sha256"}}'
+    expect_stdout "$sum"
     run "$MLWM" build-image with-artifact --configurations "$W/conf" --docker-socket "$MLWM_TEST_DOCKER_SOCKET" \
         --build-arg "BASE_IMAGE=$MLWM_TEST_IMAGE" --artifact "file://$W/tampered.zip" --repository mlwm-test --tag a2
     expect_status 1

@@ -97,7 +97,7 @@ expect_status 0
 expect_stdout_contains "ok: host configuration /etc/mlwm/mlwm.yaml; 1 model configuration(s) in /etc/mlwm/configurations: persistence"
 run in_root mlwm validate /usr/share/mlwm/configurations
 expect_status 0
-expect_stdout_contains "2 model configuration(s)"
+expect_stdout_contains "3 model configuration(s)"
 run in_root id -nG mlwm
 expect_stdout_contains "docker"
 run in_root stat -c '%U:%G %a' /var/lib/mlwm /var/lib/mlwm/state /var/lib/mlwm/work
