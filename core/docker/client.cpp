@@ -146,6 +146,16 @@ std::string request_kind(const std::string& method, const std::string& target) {
         }
         return "other";
     }
+    if (seg[0] == "services") {
+        if (seg.size() == 2)
+            return seg[1] == "create"   ? "service_create"
+                   : method == "DELETE" ? "service_remove"
+                                        : "service_inspect";
+        if (seg.size() == 3 && (seg[2] == "update" || seg[2] == "logs"))
+            return "service_" + std::string(seg[2]);
+        return "other";
+    }
+    if (seg[0] == "tasks" || seg[0] == "nodes") return std::string(seg[0].substr(0, 4)) + "_list";
     if (seg[0] == "images") {  // image names may hold '/'
         if (seg.size() == 2 && seg[1] == "create") return "image_pull";
         if (seg.size() > 2 && seg.back() == "push" && method == "POST") return "image_push";
@@ -450,6 +460,62 @@ void DockerClient::save_logs(const std::string& id, const std::filesystem::path&
     if (write_errno != 0)
         throw std::runtime_error("writing container logs to " + out_path.parent_path().string() +
                                  " failed: " + std::strerror(write_errno));
+}
+
+std::optional<std::string> DockerClient::create_service(const nlohmann::json& body) {
+    const std::string op = "create service " + body.value("Name", std::string());
+    const auto r =
+        call(op, {.method = "POST", .target = path("/services/create"), .body = body.dump()},
+             {201, 409});
+    if (r.status == 409) return std::nullopt;
+    return parse_json(op, r).value("ID", "");
+}
+
+std::optional<nlohmann::json> DockerClient::inspect_service(const std::string& name_or_id) {
+    const std::string op = "inspect service " + name_or_id;
+    const auto r = call(
+        op, {.method = "GET", .target = path("/services/" + url_encode(name_or_id))}, {200, 404});
+    if (r.status == 404) return std::nullopt;
+    return parse_json(op, r);
+}
+
+void DockerClient::update_service(const std::string& id, std::uint64_t version,
+                                  const nlohmann::json& spec) {
+    call("update service " + id, {.method = "POST",
+                                  .target = path("/services/" + url_encode(id) +
+                                                 "/update?version=" + std::to_string(version)),
+                                  .body = spec.dump()});
+}
+
+void DockerClient::remove_service(const std::string& name_or_id) {
+    call("remove service " + name_or_id,
+         {.method = "DELETE", .target = path("/services/" + url_encode(name_or_id))}, {200, 404});
+}
+
+std::vector<swarm::Task> DockerClient::list_tasks(const std::string& service) {
+    const std::string op = "list tasks of service " + service;
+    const nlohmann::json filters = {{"service", {service}}};
+    return swarm::parse_tasks(
+        parse_json(op, call(op, {.method = "GET",
+                                 .target = path("/tasks?filters=" + url_encode(filters.dump()))})));
+}
+
+nlohmann::json DockerClient::list_nodes() {
+    return parse_json("list nodes",
+                      call("list nodes", {.method = "GET", .target = path("/nodes")}));
+}
+
+std::string DockerClient::service_logs(const std::string& id) {
+    std::string text;
+    LogDemuxer demux([&](StreamKind, std::string_view data) { text.append(data); });
+    const std::string op = "logs of service " + id;
+    HttpRequest req{.method = "GET",
+                    .target = path("/services/" + url_encode(id) + "/logs?stdout=1&stderr=1")};
+    req.on_data = [&](std::string_view chunk) { demux.feed(chunk); };
+    req.timeout = std::chrono::minutes(1);
+    const HttpResponse r = send(req);
+    if (r.status != 200) throw DockerError(op, r.status, engine_message(r));
+    return text;
 }
 
 }  // namespace mlwm::docker

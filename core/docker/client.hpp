@@ -19,6 +19,7 @@
 #include "docker/engine.hpp"
 #include "docker/image_ref.hpp"
 #include "docker/streams.hpp"
+#include "docker/swarm.hpp"
 #include "docker/unix_http.hpp"
 
 namespace mlwm::docker {
@@ -109,6 +110,19 @@ public:
     // Writes the container's stdout and stderr, demultiplexed, to two files.
     void save_logs(const std::string& id, const std::filesystem::path& stdout_path,
                    const std::filesystem::path& stderr_path) override;
+
+    // Docker Swarm, on a manager's socket (the bodies and parsers: swarm.hpp).
+    // Creates a service; nullopt when one of that name exists (HTTP 409), so a
+    // submission under a deterministic name is idempotent.
+    std::optional<std::string> create_service(const nlohmann::json& body);
+    std::optional<nlohmann::json> inspect_service(const std::string& name_or_id);  // 404: nullopt
+    // `version`: Version.Index from inspect_service (the update is refused if it changed)
+    void update_service(const std::string& id, std::uint64_t version, const nlohmann::json& spec);
+    void remove_service(const std::string& name_or_id);  // one that is gone already: fine
+    std::vector<swarm::Task> list_tasks(const std::string& service);
+    nlohmann::json list_nodes();
+    // The job's stdout and stderr, in the order written (one task).
+    std::string service_logs(const std::string& id);
 
 private:
     std::string path(const std::string& endpoint);  // versioned path

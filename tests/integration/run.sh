@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tests/integration/run.sh BUILD_DIR -- starts the services the integration
 # tests need (Ceph radosgw as the S3 server, an image registry, a private
-# dockerd, Podman's Docker-compatible service), runs the integration suites
+# dockerd, Podman's Docker-compatible service, a 3-node Docker Swarm), runs the integration suites
 # against them, and stops the services (also on failure).
 # Environment: MLWM_ENGINES (default "docker podman").
 set -euo pipefail
@@ -14,6 +14,7 @@ cleanup() {
     "$SERVICES/registry.sh" stop "$WORK/registry" || true
     "$SERVICES/dockerd.sh" stop "$WORK/docker" || true
     "$SERVICES/podman.sh" stop "$WORK/podman" || true
+    "$SERVICES/swarm.sh" stop "$WORK/swarm" >/dev/null 2>&1 || true
     rm -rf "$WORK" 2>/dev/null || true
 }
 trap cleanup EXIT
@@ -84,3 +85,11 @@ for engine in ${MLWM_ENGINES:-docker podman}; do
         bash "$here/test_daemon_chaos.sh" "$BUILD/daemon/mlwm"
     fi
 done
+
+echo "--- Docker Swarm: replicated jobs on a 3-node cluster (network namespaces, fake GPUs)"
+"$SERVICES/swarm.sh" start "$WORK/swarm" >"$WORK/swarm.out" 2>&1 || { cat "$WORK/swarm.out" >&2; exit 1; }
+tail -n 1 "$WORK/swarm.out"
+set -a
+. "$WORK/swarm/env"
+set +a
+"$BUILD/tests/integration/mlwm_integration_tests" -ts=swarm

@@ -1,0 +1,134 @@
+#include "docker/swarm.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+
+#include "util/hash.hpp"
+
+namespace mlwm::docker::swarm {
+
+nlohmann::json service_create_body(const JobSpec& s) {
+    nlohmann::json mounts = nlohmann::json::array();
+    for (const auto& m : s.mounts)
+        mounts.push_back({{"Type", "bind"},
+                          {"Source", m.source},
+                          {"Target", m.target},
+                          {"ReadOnly", m.read_only}});
+    nlohmann::json container = {{"Image", s.image},
+                                {"Args", s.args},
+                                {"Env", s.env},
+                                {"Labels", s.labels},
+                                {"Mounts", mounts}};
+    nlohmann::json reservations = nlohmann::json::object();
+    nlohmann::json limits = nlohmann::json::object();
+    if (s.gpus > 0)
+        reservations["GenericResources"] = nlohmann::json::array(
+            {{{"DiscreteResourceSpec", {{"Kind", s.gpu_kind}, {"Value", s.gpus}}}}});
+    if (s.memory_bytes > 0) {
+        reservations["MemoryBytes"] = s.memory_bytes;
+        limits["MemoryBytes"] = s.memory_bytes;
+    }
+    if (s.cpus > 0) reservations["NanoCPUs"] = std::llround(s.cpus * 1e9);
+    nlohmann::json task = {{"ContainerSpec", container},
+                           {"Resources", {{"Reservations", reservations}, {"Limits", limits}}},
+                           {"RestartPolicy", {{"Condition", "none"}, {"MaxAttempts", 0}}},
+                           {"Placement", {{"Constraints", s.constraints}}}};
+    return {{"Name", s.name},
+            {"Labels", s.labels},
+            {"TaskTemplate", task},
+            {"Mode", {{"ReplicatedJob", {{"MaxConcurrent", 1}, {"TotalCompletions", 1}}}}}};
+}
+
+std::string job_name(std::string_view run_id, int attempt) {
+    std::string readable;
+    for (const char c : run_id) {
+        const auto u = static_cast<unsigned char>(c);
+        readable += std::isalnum(u) ? static_cast<char>(std::tolower(u)) : '-';
+    }
+    const std::string digest = util::sha256_hex(run_id).substr(0, 10);
+    const std::string tail = "-" + digest + "-a" + std::to_string(attempt);
+    const std::size_t room = 63 - 5 - tail.size();  // "mlwm-" + readable + tail
+    if (readable.size() > room) readable.resize(room);
+    while (!readable.empty() && readable.back() == '-') readable.pop_back();
+    return "mlwm-" + readable + tail;
+}
+
+std::vector<Task> parse_tasks(const nlohmann::json& tasks) {
+    std::vector<Task> out;
+    std::vector<std::string> created;
+    if (!tasks.is_array()) return out;
+    for (const auto& t : tasks) {
+        if (!t.is_object()) continue;
+        Task x;
+        x.id = t.value("ID", "");
+        x.node_id = t.value("NodeID", "");
+        x.desired_state = t.value("DesiredState", "");
+        if (const auto st = t.find("Status"); st != t.end() && st->is_object()) {
+            x.state = st->value("State", "");
+            x.message = st->value("Message", "");
+            x.error = st->value("Err", "");
+            if (const auto cs = st->find("ContainerStatus"); cs != st->end() && cs->is_object()) {
+                x.container_id = cs->value("ContainerID", "");
+                if (const auto ec = cs->find("ExitCode");
+                    ec != cs->end() && ec->is_number_integer())
+                    x.exit_code = ec->get<int>();
+            }
+        }
+        out.push_back(std::move(x));
+        created.push_back(t.value("CreatedAt", ""));
+    }
+    // newest first (RFC 3339 times of one engine compare as text)
+    std::vector<std::size_t> order(out.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::ranges::stable_sort(order, [&](auto a, auto b) { return created[a] > created[b]; });
+    std::vector<Task> sorted;
+    for (auto i : order) sorted.push_back(std::move(out[i]));
+    return sorted;
+}
+
+JobStatus job_status(const std::vector<Task>& tasks) {
+    JobStatus s;
+    if (tasks.empty()) return s;
+    const Task& t = tasks.front();
+    s.node_id = t.node_id;
+    s.exit_code = t.exit_code;
+    s.message = t.error.empty() ? t.message : t.error;
+    static const std::vector<std::string> waiting{"new", "allocated", "pending", "assigned"};
+    static const std::vector<std::string> active{"accepted", "preparing", "ready", "starting",
+                                                 "running"};
+    if (t.state == "complete")
+        s.phase = JobPhase::succeeded;
+    else if (std::ranges::find(waiting, t.state) != waiting.end())
+        s.phase = JobPhase::pending;
+    else if (std::ranges::find(active, t.state) != active.end())
+        s.phase = JobPhase::running;
+    else  // failed, rejected, shutdown, orphaned, remove
+        s.phase = JobPhase::failed;
+    return s;
+}
+
+std::map<std::string, int> generic_resources(const nlohmann::json& nodes, std::string_view kind) {
+    std::map<std::string, int> out;
+    if (!nodes.is_array()) return out;
+    for (const auto& n : nodes) {
+        if (!n.is_object()) continue;
+        const auto status = n.value("Status", nlohmann::json::object());
+        const auto spec = n.value("Spec", nlohmann::json::object());
+        if (status.value("State", "") != "ready" || spec.value("Availability", "") != "active")
+            continue;
+        int count = 0;
+        const auto desc = n.value("Description", nlohmann::json::object());
+        const auto res = desc.value("Resources", nlohmann::json::object());
+        for (const auto& g : res.value("GenericResources", nlohmann::json::array())) {
+            if (const auto named = g.find("NamedResourceSpec"); named != g.end())
+                count += named->value("Kind", "") == kind ? 1 : 0;
+            if (const auto discrete = g.find("DiscreteResourceSpec"); discrete != g.end())
+                count += discrete->value("Kind", "") == kind ? discrete->value("Value", 0) : 0;
+        }
+        out[n.value("ID", "")] = count;
+    }
+    return out;
+}
+
+}  // namespace mlwm::docker::swarm

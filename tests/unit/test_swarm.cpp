@@ -1,0 +1,117 @@
+// Docker Swarm replicated jobs, the pure part: the create body, job names,
+// tasks and nodes read into values.
+#include <set>
+
+#include <doctest/doctest.h>
+
+#include "docker/swarm.hpp"
+
+using namespace mlwm::docker::swarm;
+using nlohmann::json;
+
+TEST_CASE("swarm: the create body of a run attempt's job") {
+    JobSpec s{.name = "mlwm-x-a1",
+              .image = "mlwm/mlwm:0.1.0",
+              .args = {"run", "--model", "m"},
+              .labels = {{"org.mlwm.run-id", "m/2023-10-01T1200Z/member0"}},
+              .env = {"A=1"},
+              .mounts = {{"/run/mlwm-node/docker.sock", "/var/run/docker.sock", false},
+                         {"/etc/mlwm", "/etc/mlwm", true}},
+              .gpus = 2,
+              .memory_bytes = 1 << 30,
+              .cpus = 1.5,
+              .constraints = {"node.role==worker"}};
+    const json b = service_create_body(s);
+    CHECK(b["Name"] == "mlwm-x-a1");
+    CHECK(b["Mode"] ==
+          json::parse(R"({"ReplicatedJob":{"MaxConcurrent":1,"TotalCompletions":1}})"));
+    CHECK(b["Labels"]["org.mlwm.run-id"] == "m/2023-10-01T1200Z/member0");
+    const json& t = b["TaskTemplate"];
+    CHECK(t["RestartPolicy"]["Condition"] == "none");  // mlwm retries, never the swarm
+    CHECK(t["ContainerSpec"]["Image"] == "mlwm/mlwm:0.1.0");
+    CHECK(t["ContainerSpec"]["Args"] == json::array({"run", "--model", "m"}));
+    CHECK(t["ContainerSpec"]["Labels"]["org.mlwm.run-id"] == "m/2023-10-01T1200Z/member0");
+    CHECK(t["ContainerSpec"]["Mounts"][1] ==
+          json::parse(
+              R"({"Type":"bind","Source":"/etc/mlwm","Target":"/etc/mlwm","ReadOnly":true})"));
+    CHECK(t["Resources"]["Reservations"]["GenericResources"] ==
+          json::parse(R"([{"DiscreteResourceSpec":{"Kind":"NVIDIA-GPU","Value":2}}])"));
+    CHECK(t["Resources"]["Reservations"]["MemoryBytes"] == 1 << 30);
+    CHECK(t["Resources"]["Limits"]["MemoryBytes"] == 1 << 30);
+    CHECK(t["Resources"]["Reservations"]["NanoCPUs"] == 1'500'000'000);
+    CHECK(t["Placement"]["Constraints"] == json::array({"node.role==worker"}));
+    // no GPUs, no memory: nothing reserved
+    const json none = service_create_body({.name = "n", .image = "i"});
+    CHECK(none["TaskTemplate"]["Resources"]["Reservations"] == json::object());
+}
+
+TEST_CASE("swarm: job names are stable, distinct and valid service names") {
+    const std::string a = job_name("persistence/2023-10-01T1200Z/member0", 1);
+    CHECK(a == job_name("persistence/2023-10-01T1200Z/member0", 1));
+    CHECK(a.starts_with("mlwm-persistence-2023-10-01t1200z-member0-"));
+    CHECK(a.ends_with("-a1"));
+    CHECK(a != job_name("persistence/2023-10-01T1200Z/member0", 2));
+    // ids differing only in case or punctuation still get different names
+    CHECK(job_name("M+x/2023-10-01T1200Z/member0", 1) !=
+          job_name("m-x/2023-10-01T1200Z/member0", 1));
+    std::set<std::string> seen;
+    for (const std::string& id : {std::string(300, 'x') + "/2023-10-01T1200Z/member0",
+                                  std::string("FakeDINI+FakeIFS/t/member12"),
+                                  std::string("ü/t/member0"), std::string("-/t/member0")}) {
+        const std::string n = job_name(id, 17);
+        CHECK(n.size() <= 63);
+        CHECK(seen.insert(n).second);
+        for (char c : n) CHECK(((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'));
+    }
+}
+
+TEST_CASE("swarm: tasks and the job's phase") {
+    const json tasks = json::parse(R"J([
+      {"ID":"t1","NodeID":"n1","CreatedAt":"2026-12-04T10:00:00.1Z","DesiredState":"shutdown",
+       "Status":{"State":"failed","Err":"task: non-zero exit (3)",
+                 "ContainerStatus":{
+        "ContainerID" : "c1", "ExitCode" : 3}
+}
+},
+      {"ID":"t2","NodeID":"n2","CreatedAt":"2026-12-04T10:00:05.2Z","DesiredState":"complete",
+       "Status":{"State":"complete","Message":"finished","ContainerStatus":{"ContainerID":"c2","ExitCode":0}}}
+    ])J");
+    const auto t = parse_tasks(tasks);
+    REQUIRE(t.size() == 2);
+    CHECK(t[0].id == "t2");  // newest first
+    CHECK(t[1].exit_code == 3);
+    CHECK(t[1].container_id == "c1");
+    const JobStatus ok = job_status(t);
+    CHECK(ok.phase == JobPhase::succeeded);
+    CHECK(ok.node_id == "n2");
+    const JobStatus bad = job_status({t[1]});
+    CHECK(bad.phase == JobPhase::failed);
+    CHECK(bad.exit_code == 3);
+    CHECK(bad.message == "task: non-zero exit (3)");
+    CHECK(job_status({}).phase == JobPhase::pending);
+    Task waiting{.state = "pending",
+                 .message = "pending",
+                 .error = "no suitable node (insufficient resources on 3 nodes)"};
+    CHECK(job_status({waiting}).phase == JobPhase::pending);
+    CHECK(job_status({waiting}).message == "no suitable node (insufficient resources on 3 nodes)");
+    CHECK(job_status({Task{.state = "running"}}).phase == JobPhase::running);
+    CHECK(job_status({Task{.state = "orphaned"}}).phase == JobPhase::failed);
+    CHECK(parse_tasks(json::object()).empty());
+}
+
+TEST_CASE("swarm: generic resources per ready, active node") {
+    const json nodes = json::parse(R"([
+      {"ID":"a","Spec":{"Availability":"active"},"Status":{"State":"ready"},
+       "Description":{"Resources":{"GenericResources":[
+         {"NamedResourceSpec":{"Kind":"NVIDIA-GPU","Value":"GPU-a"}},
+         {"NamedResourceSpec":{"Kind":"NVIDIA-GPU","Value":"GPU-b"}},
+         {"DiscreteResourceSpec":{"Kind":"SSD","Value":1}}]}}},
+      {"ID":"b","Spec":{"Availability":"active"},"Status":{"State":"ready"},
+       "Description":{"Resources":{"GenericResources":[{"DiscreteResourceSpec":{"Kind":"NVIDIA-GPU","Value":4}}]}}},
+      {"ID":"c","Spec":{"Availability":"active"},"Status":{"State":"down"},
+       "Description":{"Resources":{"GenericResources":[{"DiscreteResourceSpec":{"Kind":"NVIDIA-GPU","Value":8}}]}}},
+      {"ID":"d","Spec":{"Availability":"drain"},"Status":{"State":"ready"}}
+    ])");
+    CHECK(generic_resources(nodes, "NVIDIA-GPU") == std::map<std::string, int>{{"a", 2}, {"b", 4}});
+    CHECK(generic_resources(nodes, "SSD") == std::map<std::string, int>{{"a", 1}, {"b", 0}});
+}
