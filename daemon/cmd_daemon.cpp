@@ -198,7 +198,9 @@ int daemon_main(const cli::ParsedArgs& a) {
     if (!a.has("dry-run")) lock_state_dir(l.host.state_dir, instance);
     telemetry::Metrics metrics(version::kVersion, version::kGitRevision);
     ledger::Ledger ledger(l.host.state_dir / "ledger.sqlite3");
-    docker::DockerClient docker(l.host.docker_socket);
+    // runner swarm: the engine the daemon speaks to is a swarm manager's
+    docker::DockerClient docker(l.host.runner.swarm() ? l.host.runner.manager
+                                                      : l.host.docker_socket);
     docker.set_registry_auth(docker::registry_auth_for);  // private registries, as docker pull
     docker.set_request_observer([&metrics](const std::string& kind, long status) {
         metrics.docker_requests.Add({{"operation", kind}, {"status", std::to_string(status)}})
@@ -207,8 +209,15 @@ int daemon_main(const cli::ParsedArgs& a) {
     const auto stores = run::store_factory(l.host, s3_counters(metrics));
 
     asio::io_context io;
-    schedule::Scheduler scheduler(
-        io, {l.host, l.models, stores, &docker, &ledger, &log, &metrics, version::kFullVersion});
+    schedule::Scheduler scheduler(io, {.host = l.host,
+                                       .models = l.models,
+                                       .stores = stores,
+                                       .docker = &docker,
+                                       .swarm = l.host.runner.swarm() ? &docker : nullptr,
+                                       .ledger = &ledger,
+                                       .log = &log,
+                                       .metrics = &metrics,
+                                       .mlwm_version = version::kFullVersion});
     if (a.has("dry-run")) {
         std::cout << scheduler.dry_run().dump(2) << "\n";
         return kExitOk;

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <mutex>
@@ -18,6 +19,7 @@
 #include "paths/analysis_time.hpp"
 #include "run/execute.hpp"
 #include "run/plan.hpp"
+#include "run/swarm_execute.hpp"
 #include "version.hpp"
 
 namespace mlwm::app {
@@ -80,6 +82,16 @@ int validate(const cli::ParsedArgs& a) {
     std::cout << "ok: the engine at " << docker.socket_path() << " (" << e.platform << " "
               << e.version << ", API " << e.api_version << ") can run every model\n";
     return kExitOk;
+}
+
+std::vector<std::string> split_list(std::string_view text) {  // "a,b" -> {a, b}
+    std::vector<std::string> out;
+    for (std::size_t at = 0; at <= text.size();) {
+        const std::size_t comma = std::min(text.find(',', at), text.size());
+        if (comma > at) out.emplace_back(text.substr(at, comma - at));
+        at = comma + 1;
+    }
+    return out;
 }
 
 std::string seconds(double s) {
@@ -154,6 +166,12 @@ int run_models(const cli::ParsedArgs& a) {
             if (!only_member || member == *only_member)
                 plans.push_back(run::plan_run(*m, t, member, l.host.work_dir));
     }
+    // In a swarm job (runner swarm): exactly the GPUs the task reserved
+    if (const char* kind = std::getenv(run::kJobGpuResourceVariable))
+        if (const char* ids = std::getenv(("DOCKER_RESOURCE_" + std::string(kind)).c_str()))
+            for (auto& p : plans)
+                if (p.container.resources.gpus.any())
+                    p.container.resources.gpus = {.device_ids = split_list(ids)};
     const bool json = a.has("json");
     if (a.has("dry-run")) {
         nlohmann::ordered_json all = nlohmann::ordered_json::array();

@@ -26,7 +26,7 @@ test_pkgs=(
     curl ca-certificates unzip zip time
     docker.io busybox-static podman runc catatonit docker-registry
     radosgw ceph-mon ceph-osd ceph-common
-    awscli rclone
+    awscli rclone socat
     python3 python3-xarray python3-zarr python3-yaml python3-numpy python3-torch
     prometheus systemd util-linux
     mmdebstrap lintian dpkg-dev

@@ -30,7 +30,7 @@ HostConfig parse_host_config(const std::string& file, const std::string& text) {
     }
     if (!r.map(root, "",
                {"storage", "docker", "work_dir", "configurations_dir", "state_dir", "http", "log",
-                "concurrency", "keep_failed_runs", "daemon", "gpus"}))
+                "concurrency", "keep_failed_runs", "daemon", "gpus", "runner"}))
         r.throw_if_any();
     const YAML::Node st = root["storage"];
     if (r.map(st, "storage", {"type", "endpoint", "region", "profile", "virtual_hosted", "root"},
@@ -105,6 +105,50 @@ HostConfig parse_host_config(const std::string& file, const std::string& text) {
         }
         if (auto d = r.duration(dm, "lookback", "daemon")) c.lookback = *d;
     }
+    const YAML::Node rn = root["runner"];
+    if (r.map(rn, "runner",
+              {"type", "manager", "image", "node_socket", "node_work_dir", "node_endpoint",
+               "gpu_kind"},
+              false)) {
+        RunnerConfig& x = c.runner;
+        if (auto t = r.string(rn, "type", "runner", false)) {
+            if (*t != "local" && *t != "swarm")
+                r.issue(rn["type"], "runner.type", "'" + *t + "' is not local or swarm");
+            x.type = *t;
+        }
+        const auto socket = [&](const char* key, std::string& to) {
+            if (auto v = r.string(rn, key, "runner", false)) {
+                to = v->starts_with("unix://") ? v->substr(7) : *v;
+                if (to.empty() || to.front() != '/')
+                    r.issue(rn[key], std::string("runner.") + key,
+                            "'" + *v + "': expected an absolute socket path or unix:///PATH");
+            }
+        };
+        socket("manager", x.manager);
+        socket("node_socket", x.node_socket);
+        if (auto v = r.string(rn, "image", "runner", false)) x.image = *v;
+        if (auto v = r.string(rn, "node_work_dir", "runner", false)) {
+            if (v->empty() || v->front() != '/')
+                r.issue(rn["node_work_dir"], "runner.node_work_dir",
+                        "'" + *v + "': expected an absolute path (on the nodes)");
+            x.node_work_dir = *v;
+        }
+        if (auto v = r.string(rn, "node_endpoint", "runner", false)) {
+            if (!v->starts_with("http://") && !v->starts_with("https://"))
+                r.issue(rn["node_endpoint"], "runner.node_endpoint",
+                        "'" + *v + "': expected http://HOST[:PORT] or https://HOST[:PORT]");
+            x.node_endpoint = *v;
+        }
+        if (auto v = r.string(rn, "gpu_kind", "runner", false)) x.gpu_kind = *v;
+        if (x.swarm() && x.manager.empty())
+            r.issue(rn, "runner.manager", "missing: a swarm runner needs a manager's socket");
+        if (x.swarm() && x.image.empty())
+            r.issue(
+                rn, "runner.image",
+                "missing: a swarm runner needs the mlwm image (mlwm/mlwm:<version>) its jobs run");
+        if (x.swarm() && c.storage_type != "s3")
+            r.issue(rn, "runner.type", "swarm needs S3 storage: the nodes reach the data there");
+    }
     r.throw_if_any();
     return c;
 }
@@ -132,6 +176,12 @@ std::vector<std::string> changed_host_keys(const HostConfig& a, const HostConfig
     differ("daemon.poll_interval", a.poll_interval != b.poll_interval);
     differ("daemon.lookback", a.lookback != b.lookback);
     differ("gpus", a.gpus != b.gpus);
+    differ("runner", a.runner.type != b.runner.type || a.runner.manager != b.runner.manager ||
+                         a.runner.image != b.runner.image ||
+                         a.runner.node_socket != b.runner.node_socket ||
+                         a.runner.node_work_dir != b.runner.node_work_dir ||
+                         a.runner.node_endpoint != b.runner.node_endpoint ||
+                         a.runner.gpu_kind != b.runner.gpu_kind);
     return out;
 }
 

@@ -12,6 +12,21 @@
 
 namespace mlwm::config {
 
+// Where runs execute: this host's engine (local), or a Docker Swarm, whose
+// replicated jobs run the one-shot `mlwm run` in the mlwm image on the node
+// they land on (staging, the model container on that node's engine,
+// publishing), the daemon scheduling and recording (swarm).
+struct RunnerConfig {
+    std::string type = "local";                        // local | swarm
+    std::string manager;                               // swarm: the Engine API socket of a manager
+    std::string image;                                 // swarm: the mlwm image, on every node
+    std::string node_socket = "/var/run/docker.sock";  // each node's engine, on the node
+    std::filesystem::path node_work_dir = "/var/lib/mlwm/work";  // on each node
+    std::string node_endpoint;  // the S3 endpoint as the nodes reach it (default: storage's)
+    std::string gpu_kind = "NVIDIA-GPU";  // the nodes' generic resource that counts GPUs
+    bool swarm() const { return type == "swarm"; }
+};
+
 struct HostConfig {
     std::filesystem::path file;  // "" when built from defaults
     // storage: S3 (endpoint/region/profile; credentials from the environment
@@ -36,6 +51,7 @@ struct HostConfig {
     // the host's GPUs (device indexes or UUIDs) that runs may use: a run that
     // needs N waits until N of them are free, and gets exactly those
     std::vector<std::string> gpus;
+    RunnerConfig runner;
 };
 
 // Relative paths in the file are relative to its folder. Throws ConfigError.

@@ -9,6 +9,7 @@
 
 #include "archive/tar_stream.hpp"
 #include "docker/error.hpp"
+#include "util/hash.hpp"
 
 namespace mlwm::docker {
 namespace {
@@ -516,6 +517,25 @@ std::string DockerClient::service_logs(const std::string& id) {
     const HttpResponse r = send(req);
     if (r.status != 200) throw DockerError(op, r.status, engine_message(r));
     return text;
+}
+
+std::string DockerClient::ensure_swarm_object(const std::string& kind, const std::string& name,
+                                              std::string_view data,
+                                              const std::map<std::string, std::string>& labels) {
+    const std::string op = "create " + kind.substr(0, kind.size() - 1) + " " + name;
+    const nlohmann::json body = {{"Name", name}, {"Data", util::base64(data)}, {"Labels", labels}};
+    const auto r =
+        call(op, {.method = "POST", .target = path("/" + kind + "/create"), .body = body.dump()},
+             {201, 409});
+    if (r.status == 201) return parse_json(op, r).value("ID", "");
+    const nlohmann::json filters = {{"name", {name}}};
+    const auto list = parse_json(
+        op, call(op, {.method = "GET",
+                      .target = path("/" + kind + "?filters=" + url_encode(filters.dump()))}));
+    for (const auto& o : list)
+        if (o.value("Spec", nlohmann::json::object()).value("Name", "") == name)
+            return o.value("ID", "");
+    throw DockerError(op, 409, "exists, but is not listed");
 }
 
 }  // namespace mlwm::docker

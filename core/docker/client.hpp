@@ -123,6 +123,12 @@ public:
     nlohmann::json list_nodes();
     // The job's stdout and stderr, in the order written (one task).
     std::string service_logs(const std::string& id);
+    // A swarm config or secret (`kind`: "configs" or "secrets") named `name`
+    // holding `data`, created unless one of that name exists; returns its ID.
+    // Neither can change: name them by their content (swarm::object_name).
+    std::string ensure_swarm_object(const std::string& kind, const std::string& name,
+                                    std::string_view data,
+                                    const std::map<std::string, std::string>& labels = {});
 
 private:
     std::string path(const std::string& endpoint);  // versioned path

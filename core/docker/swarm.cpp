@@ -15,11 +15,23 @@ nlohmann::json service_create_body(const JobSpec& s) {
                           {"Source", m.source},
                           {"Target", m.target},
                           {"ReadOnly", m.read_only}});
+    const auto files = [](const std::vector<FileRef>& refs, const char* id_key,
+                          const char* name_key) {
+        nlohmann::json out = nlohmann::json::array();
+        for (const auto& f : refs)
+            out.push_back(
+                {{"File", {{"Name", f.target}, {"UID", "0"}, {"GID", "0"}, {"Mode", f.mode}}},
+                 {id_key, f.id},
+                 {name_key, f.name}});
+        return out;
+    };
     nlohmann::json container = {{"Image", s.image},
                                 {"Args", s.args},
                                 {"Env", s.env},
                                 {"Labels", s.labels},
-                                {"Mounts", mounts}};
+                                {"Mounts", mounts},
+                                {"Configs", files(s.configs, "ConfigID", "ConfigName")},
+                                {"Secrets", files(s.secrets, "SecretID", "SecretName")}};
     nlohmann::json reservations = nlohmann::json::object();
     nlohmann::json limits = nlohmann::json::object();
     if (s.gpus > 0)
@@ -34,6 +46,10 @@ nlohmann::json service_create_body(const JobSpec& s) {
                            {"Resources", {{"Reservations", reservations}, {"Limits", limits}}},
                            {"RestartPolicy", {{"Condition", "none"}, {"MaxAttempts", 0}}},
                            {"Placement", {{"Constraints", s.constraints}}}};
+    if (!s.networks.empty()) {
+        task["Networks"] = nlohmann::json::array();
+        for (const auto& n : s.networks) task["Networks"].push_back({{"Target", n}});
+    }
     return {{"Name", s.name},
             {"Labels", s.labels},
             {"TaskTemplate", task},
@@ -52,6 +68,10 @@ std::string job_name(std::string_view run_id, int attempt) {
     if (readable.size() > room) readable.resize(room);
     while (!readable.empty() && readable.back() == '-') readable.pop_back();
     return "mlwm-" + readable + tail;
+}
+
+std::string object_name(std::string_view prefix, std::string_view data) {
+    return std::string(prefix) + "-" + util::sha256_hex(data).substr(0, 16);
 }
 
 std::vector<Task> parse_tasks(const nlohmann::json& tasks) {

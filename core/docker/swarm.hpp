@@ -28,6 +28,13 @@ struct Mount {
     bool read_only = false;
 };
 
+// A swarm config or secret given to the job as a file.
+struct FileRef {
+    std::string id, name;  // of the config or secret
+    std::string target;    // configs: an absolute path; secrets: a name under /run/secrets
+    int mode = 0444;
+};
+
 struct JobSpec {
     std::string name;  // job_name(run_id, attempt)
     std::string image;
@@ -40,7 +47,12 @@ struct JobSpec {
     std::int64_t memory_bytes = 0;         // reserved and limited; 0: none
     double cpus = 0;                       // reserved; 0: none
     std::vector<std::string> constraints;  // placement, e.g. node.role==worker
+    std::vector<FileRef> configs, secrets;
+    std::vector<std::string> networks;  // e.g. "host"; none: the engine's default
 };
+
+// A name for a config or secret that cannot change: `prefix` + a digest of its content.
+std::string object_name(std::string_view prefix, std::string_view data);
 
 // The body of POST /services/create: Mode ReplicatedJob (1 completion),
 // RestartPolicy none, the labels on the service and on its container.

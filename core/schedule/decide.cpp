@@ -116,7 +116,9 @@ Decision decide(const DecideInput& in) {
              (rec->second.state != RunState::waiting_inputs || rec->second.not_before > now)))
             continue;
         if (!by_id.emplace(id, k).second) continue;
-        candidates.push_back({id, k.model, m->max_concurrent_runs, m->resources.gpus});
+        // on a swarm the cluster counts GPUs (generic resources), not this host
+        candidates.push_back({id, k.model, m->max_concurrent_runs,
+                              in.host.runner.swarm() ? docker::GpuRequest{} : m->resources.gpus});
     }
     Capacity cap{.global_limit = in.host.max_concurrent_runs,
                  .active = static_cast<int>(in.active.size()),

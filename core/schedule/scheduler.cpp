@@ -8,6 +8,7 @@
 #include "run/plan.hpp"
 #include "run/readiness.hpp"
 #include "run/run_state.hpp"
+#include "run/swarm_execute.hpp"
 #include "schedule/admission.hpp"
 #include "schedule/catch_up.hpp"
 #include "schedule/deadlines.hpp"
@@ -113,7 +114,8 @@ bool Scheduler::reconcile() {
     std::map<std::string, std::vector<docker::ContainerSummary>> containers;
     try {
         for (const auto& r : runs)
-            containers[r.run_id] = s_.docker->list_containers({"org.mlwm.run-id=" + r.run_id});
+            if (!s_.swarm)
+                containers[r.run_id] = s_.docker->list_containers({"org.mlwm.run-id=" + r.run_id});
     } catch (const std::exception& e) {
         s_.log->error(ev::kLedgerRecoveryDeferred,
                       "cannot ask the engine which containers run (" + std::string(e.what()) +
@@ -122,15 +124,12 @@ bool Scheduler::reconcile() {
         return false;
     }
     reconciled_ = true;
+    if (s_.swarm) return reconcile_swarm(runs);
     std::size_t adopted = 0, republished = 0, retried = 0;
     for (const auto& r : runs) {
         const auto ctx = ctx_of(r);
         const config::ModelConfig* m = model(r.model);
-        std::optional<paths::AnalysisTime> t;
-        try {
-            t = paths::parse_analysis_time(r.analysis_time);
-        } catch (const std::exception&) {
-        }
+        const std::optional<paths::AnalysisTime> t = analysis_time_of(r);
         const run::RunPlan plan =
             m && t ? run::plan_run(*m, *t, static_cast<paths::Member>(r.member), s_.host.work_dir)
                    : run::RunPlan{};
@@ -171,17 +170,58 @@ bool Scheduler::reconcile() {
                    run::Resume{.publish_only = true});
             ++republished;
         } else {
-            driver_.interrupted(r, m != nullptr);
-            s_.log->warn(
-                ev::kRunInterrupted,
-                "interrupted in " + was + (m ? "; it will be retried" : "; model not configured"),
-                ctx);
+            interrupted(r, m != nullptr);
             ++retried;
         }
     }
     s_.log->info(ev::kLedgerRecovered, std::to_string(adopted) + " container(s) adopted, " +
                                            std::to_string(republished) +
                                            " run(s) publishing their outputs, " +
+                                           std::to_string(retried) + " run(s) scheduled again");
+    return true;
+}
+
+std::optional<paths::AnalysisTime> Scheduler::analysis_time_of(const ledger::RunRecord& r) {
+    try {
+        return paths::parse_analysis_time(r.analysis_time);
+    } catch (const std::exception&) {
+        return std::nullopt;
+    }
+}
+
+void Scheduler::interrupted(const ledger::RunRecord& r, bool model_known) {
+    driver_.interrupted(r, model_known);
+    s_.log->warn(ev::kRunInterrupted,
+                 "interrupted in " + std::string(state_name(r.state)) +
+                     (model_known ? "; it will be retried" : "; model not configured"),
+                 ctx_of(r));
+}
+
+// On a swarm a run's attempt is a job named from the run and attempt: a run
+// recorded in launching or running is resumed by submitting it again (a no-op
+// when the job exists) and waiting for it; one in staging had submitted
+// nothing, and is retried.
+bool Scheduler::reconcile_swarm(const std::vector<ledger::RunRecord>& runs) {
+    std::size_t adopted = 0, retried = 0;
+    for (const auto& r : runs) {
+        const auto ctx = ctx_of(r);
+        const config::ModelConfig* m = model(r.model);
+        const std::optional<paths::AnalysisTime> t = analysis_time_of(r);
+        const std::string was(state_name(r.state));
+        if (m && t && (r.state == RunState::launching || r.state == RunState::running)) {
+            s_.log->info(ev::kRunAdopted,
+                         "adopting the swarm job of attempt " + std::to_string(r.attempt + 1) +
+                             " left by the previous daemon in " + was,
+                         ctx);
+            launch(*m, *t, static_cast<paths::Member>(r.member), {},
+                   run::Resume{.container_id = r.container_id});
+            ++adopted;
+        } else {
+            interrupted(r, m != nullptr);
+            ++retried;
+        }
+    }
+    s_.log->info(ev::kLedgerRecovered, std::to_string(adopted) + " swarm job(s) adopted, " +
                                            std::to_string(retried) + " run(s) scheduled again");
     return true;
 }
@@ -498,7 +538,8 @@ void Scheduler::launch(const config::ModelConfig& m, const paths::AnalysisTime& 
                  prometheus::Histogram::BucketBoundaries{60, 300, 900, 1800, 3600, 7200, 14400})
             .Observe(detection);
     }
-    asio::post(pool_, [this, plan, max_attempts, retry_delay, force, resume]() {
+    const int attempt = rec ? rec->attempt + 1 : 1;  // 1-based: names the swarm job
+    asio::post(pool_, [this, plan, m, attempt, max_attempts, retry_delay, force, resume]() {
         const auto ctx = ctx_of(plan.run_id, plan.model, plan.analysis_time);
         std::string phase_now;
         auto phase_started = std::chrono::steady_clock::now();
@@ -535,7 +576,9 @@ void Scheduler::launch(const config::ModelConfig& m, const paths::AnalysisTime& 
             phase_now = phase;
             phase_started = std::chrono::steady_clock::now();
         };
-        run::RunReport report = run::execute_run(plan, s_.stores, *s_.docker, opts);
+        run::RunReport report =
+            s_.swarm ? run::execute_on_swarm(plan, m, attempt, *s_.swarm, s_.host, opts)
+                     : run::execute_run(plan, s_.stores, *s_.docker, opts);
         if (!phase_now.empty())
             s_.metrics->in_progress.Add({{"model", plan.model}, {"phase", phase_now}}).Decrement();
         asio::post(io_, [this, report, max_attempts, retry_delay]() {
@@ -555,7 +598,10 @@ void Scheduler::remove_container(const run::RunReport& report) {
                  (rec->state == RunState::launching || rec->state == RunState::running)))
         return;
     try {
-        s_.docker->remove_container(report.container_id, true);
+        if (s_.swarm)
+            s_.swarm->remove_service(report.container_id);
+        else
+            s_.docker->remove_container(report.container_id, true);
     } catch (const std::exception& e) {
         s_.log->warn(ev::kDaemonError,
                      "removing container " + report.container_id.substr(0, 12) +
@@ -565,6 +611,7 @@ void Scheduler::remove_container(const run::RunReport& report) {
 }
 
 void Scheduler::sweep_strays() {
+    if (s_.swarm) return;  // jobs are removed after their outcome is recorded
     const auto found = s_.docker->list_containers({"org.mlwm.managed=true"});
     for (const auto& c : found) {
         const auto run = c.labels.find("org.mlwm.run-id");

@@ -21,6 +21,7 @@
 
 #include "config/host_config.hpp"
 #include "config/model_config.hpp"
+#include "docker/client.hpp"
 #include "docker/engine.hpp"
 #include "ledger/ledger.hpp"
 #include "run/execute.hpp"
@@ -39,6 +40,9 @@ struct SchedulerSetup {
     std::vector<config::ModelConfig> models;
     run::StoreFactory stores;
     docker::Engine* docker;  // where runs execute
+    // runner swarm: the manager; each run attempt is a replicated job
+    // (run/swarm_execute.hpp), recovered by resubmitting under its name
+    docker::DockerClient* swarm = nullptr;
     ledger::Ledger* ledger;
     telemetry::Logger* log;
     telemetry::Metrics* metrics;
@@ -78,6 +82,10 @@ public:
 
 private:
     bool reconcile();
+    bool reconcile_swarm(const std::vector<ledger::RunRecord>& runs);
+    static std::optional<paths::AnalysisTime> analysis_time_of(const ledger::RunRecord& r);
+    // a run stopped by the previous daemon's end, retried if its model is configured
+    void interrupted(const ledger::RunRecord& r, bool model_known);
     void model_metrics();  // every configured model's counters exist (at 0)
     // last success (unix seconds) and newest published analysis time of a model
     void success_gauges(const std::string& model, std::int64_t at,

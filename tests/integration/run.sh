@@ -93,3 +93,13 @@ set -a
 . "$WORK/swarm/env"
 set +a
 "$BUILD/tests/integration/mlwm_integration_tests" -ts=swarm
+echo "--- the daemon with runner swarm: jobs running mlwm run on the nodes, a SIGKILL, adoption"
+image=mlwm/mlwm:$(dpkg-deb -f "${MLWM_TEST_DEB:-/dev/null}" Version 2>/dev/null || true)
+if [ -n "${MLWM_TEST_DEB:-}" ] && DOCKER_HOST=unix://$WORK/docker/docker.sock docker image inspect "$image" >/dev/null 2>&1; then
+    # the mlwm image test_image.sh built, as a cluster gets it from its registry
+    DOCKER_HOST=unix://$WORK/docker/docker.sock docker save -o "$WORK/mlwm-image.tar" "$image"
+    MLWM_TEST_MLWM_IMAGE=$image MLWM_TEST_MLWM_IMAGE_TAR=$WORK/mlwm-image.tar \
+        bash "$here/test_daemon_swarm.sh" "$BUILD/daemon/mlwm"
+else
+    echo "skipped: no mlwm image (made from tests/run.sh's package step by the docker suite)"
+fi

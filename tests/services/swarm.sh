@@ -12,13 +12,19 @@
 #        MLWM_TEST_SWARM_NODE_SOCKET=/run/mlwm-node/docker.sock: where each
 #        node's own engine is, seen from that node's containers (the same path
 #        on every node: a job mounts it to start containers beside itself)
+#        MLWM_TEST_SWARM_NODE_WORK=/run/mlwm-node/work: each node's own work folder
+#   swarm.sh expose DIR PORT            a service on this host's 127.0.0.1:PORT (the S3
+#                                       server) reachable from the nodes at
+#                                       http://10.213.0.1:PORT (socat in the bridge's
+#                                       namespace; each connection is made from this
+#                                       host's namespace)
 #   swarm.sh cut DIR I | heal DIR I     take node I's link down / up
 #   swarm.sh stop-node DIR I | start-node DIR I   its dockerd (the swarm state stays)
 #   swarm.sh stop DIR                   stop every node, delete the namespaces
 # Node I's socket on this host: DIR/n<I>/run/docker.sock; its address 10.213.0.<10+I>.
 set -euo pipefail
 die() { echo "swarm.sh: $*" >&2; exit 1; }
-[ $# -ge 2 ] || die "usage: $0 start|stop|cut|heal|stop-node|start-node DIR [ARGS]"
+[ $# -ge 2 ] || die "usage: $0 start|stop|expose|cut|heal|stop-node|start-node DIR [ARGS]"
 cmd=$1
 mkdir -p "$2"
 D=$(cd "$2" && pwd -P)
@@ -43,7 +49,7 @@ wait_until() {  # SECONDS WHAT CMD...
 
 start_node() {  # I: its dockerd in its namespaces; waits for /_ping
     local i=$1 res=() g
-    mkdir -p "$D/n$i/data" "$D/n$i/exec" "$D/n$i/run" "$NODE_RUN"
+    mkdir -p "$D/n$i/data" "$D/n$i/exec" "$D/n$i/run/work" "$NODE_RUN"
     for g in $(seq 1 "$GPUS"); do res+=(--node-generic-resource "NVIDIA-GPU=GPU-n$i-$(printf "\\x$(printf %x $((96 + g)))")"); done
     # (nsenter, not `ip netns exec`: that mounts a sysfs of its own, which hides the cgroups)
     # shellcheck disable=SC2016
@@ -79,6 +85,10 @@ start)
     ip -n "$BR" link set lo up
     ip -n "$BR" link add br0 type bridge
     ip -n "$BR" link set br0 up
+    ip -n "$BR" addr add 10.213.0.1/24 dev br0
+    # this host's network namespace, kept for `expose`
+    touch "$D/hostns"
+    mount --bind /proc/self/ns/net "$D/hostns"
     for i in $(seq 1 "$NODES"); do
         ip netns add "${P}n$i"
         ip -n "${P}n$i" link set lo up
@@ -107,9 +117,18 @@ start)
         dk "$i" import -c 'ENV PATH=/bin' -c 'CMD ["/bin/sh"]' "$D/busybox.tar" mlwm-test/busybox:1 >/dev/null
     done
     nodes=$(for i in $(seq 1 "$NODES"); do printf '%s ' "$(sock "$i")"; done)
-    printf 'MLWM_TEST_SWARM_MANAGER=%s\nMLWM_TEST_SWARM_NODES="%s"\nMLWM_TEST_SWARM_NODE_SOCKET=%s\n' \
-        "$(sock 1)" "${nodes% }" "$NODE_RUN/docker.sock" | tee "$D/env"
+    printf 'MLWM_TEST_SWARM_DIR=%s\nMLWM_TEST_SWARM_MANAGER=%s\nMLWM_TEST_SWARM_NODES="%s"\nMLWM_TEST_SWARM_NODE_SOCKET=%s\nMLWM_TEST_SWARM_NODE_WORK=%s\n' \
+        "$D" "$(sock 1)" "${nodes% }" "$NODE_RUN/docker.sock" "$NODE_RUN/work" | tee "$D/env"
     echo "swarm of $NODES nodes x $GPUS fake GPUs formed in $(($(date +%s) - t0)) s" >&2
+    ;;
+expose)
+    port=${3:?port}
+    setsid nsenter --net="/run/netns/$BR" socat "TCP-LISTEN:$port,bind=10.213.0.1,fork,reuseaddr" \
+        "SYSTEM:nsenter --net=$D/hostns socat STDIO TCP\:127.0.0.1\:$port" >"$D/expose-$port.log" 2>&1 </dev/null &
+    echo $! >>"$D/expose.pids"
+    probe() { nsenter --net="/run/netns/${P}n1" bash -c "exec 3<>/dev/tcp/10.213.0.1/$port" 2>/dev/null; }
+    wait_until 10 "10.213.0.1:$port answering in the cluster" probe
+    echo "http://10.213.0.1:$port"
     ;;
 cut) ip -n "$BR" link set "${P}b${3:?node}" down ;;
 heal) ip -n "$BR" link set "${P}b${3:?node}" up ;;
@@ -118,8 +137,11 @@ start-node) start_node "${3:?node}" ;;
 stop)
     for i in $(seq 1 "$NODES"); do stop_node "$i" & done
     wait
+    [ ! -s "$D/expose.pids" ] || xargs -r kill <"$D/expose.pids" 2>/dev/null || true
+    rm -f "$D/expose.pids"
     for i in $(seq 1 "$NODES"); do ip netns del "${P}n$i" 2>/dev/null || true; done
     ip netns del "$BR" 2>/dev/null || true
+    umount "$D/hostns" 2>/dev/null || true
     ;;
-*) die "unknown command '$cmd' (expected start, stop, cut, heal, stop-node, start-node)" ;;
+*) die "unknown command '$cmd' (expected start, stop, expose, cut, heal, stop-node, start-node)" ;;
 esac

@@ -477,6 +477,45 @@ deadlines: {arrival: PT3H, completion: PT5H30M}
     }
 }
 
+TEST_CASE("host configuration: the runner (local, or a Docker Swarm)") {
+    CHECK(parse_host_config("h.yaml", "").runner.type == "local");
+    const HostConfig h = parse_host_config(
+        "h.yaml",
+        "storage: {endpoint: 'http://127.0.0.1:7480'}\nrunner: {type: swarm, manager: "
+        "unix:///run/m.sock, image: 'mlwm/mlwm:0.1.0', node_work_dir: /srv/work, node_endpoint: "
+        "'http://10.0.0.1:7480'}\n");
+    CHECK(h.runner.swarm());
+    CHECK(h.runner.manager == "/run/m.sock");
+    CHECK(h.runner.node_socket == "/var/run/docker.sock");
+    CHECK(h.runner.node_work_dir == "/srv/work");
+    CHECK(h.runner.node_endpoint == "http://10.0.0.1:7480");
+    CHECK(h.runner.gpu_kind == "NVIDIA-GPU");
+    CHECK(changed_host_keys(h, parse_host_config("h.yaml",
+                                                 "storage: {endpoint: "
+                                                 "'http://127.0.0.1:7480'}\n")) ==
+          std::vector<std::string>{"runner"});
+    const auto problems = [](const std::string& yaml) {
+        try {
+            parse_host_config("h.yaml", yaml);
+        } catch (const ConfigError& e) {
+            return std::string(e.what());
+        }
+        return std::string();
+    };
+    const std::string bad = problems(
+        "storage: {type: file, root: /s}\nrunner: {type: swarm, node_work_dir: rel, node_socket: "
+        "x.sock, colour: red}\n");
+    CHECK(bad.find("runner.manager: missing: a swarm runner needs a manager's socket") !=
+          std::string::npos);
+    CHECK(bad.find("runner.image: missing") != std::string::npos);
+    CHECK(bad.find("runner.node_work_dir: 'rel': expected an absolute path") != std::string::npos);
+    CHECK(bad.find("runner.node_socket: 'x.sock'") != std::string::npos);
+    CHECK(bad.find("colour") != std::string::npos);
+    CHECK(bad.find("swarm needs S3 storage") != std::string::npos);
+    CHECK(problems("runner: {type: slurm}\n").find("runner.type: 'slurm' is not local or swarm") !=
+          std::string::npos);
+}
+
 TEST_CASE("inference_artifact: a location, or a download pinned by its sha256") {
     const std::string pin(64, 'a');
     auto with = [](const std::string& yaml) { return std::string(kOriginal) + yaml; };

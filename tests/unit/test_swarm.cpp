@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include "docker/swarm.hpp"
+#include "run/swarm_execute.hpp"
 
 using namespace mlwm::docker::swarm;
 using nlohmann::json;
@@ -114,4 +115,41 @@ TEST_CASE("swarm: generic resources per ready, active node") {
     ])");
     CHECK(generic_resources(nodes, "NVIDIA-GPU") == std::map<std::string, int>{{"a", 2}, {"b", 4}});
     CHECK(generic_resources(nodes, "SSD") == std::map<std::string, int>{{"a", 1}, {"b", 0}});
+}
+
+TEST_CASE("swarm: the run report in a job's log") {
+    using mlwm::run::Outcome;
+    using mlwm::run::parse_job_report;
+    const std::string report = R"J([
+  {
+    "run_id": "m/2023-10-01T1200Z/member0",
+    "model": "m",
+    "member": 0,
+    "status": "failed",
+    "message": "container exit 1",
+    "download_seconds": 0.5,
+    "run_seconds": 2.0,
+    "upload_seconds": 0.0,
+    "bytes_in": 100,
+    "bytes_out": 0,
+    "exit_code": 1,
+    "logs": "/w/logs/m"
+  }
+]
+)J";
+    // alone, or after and before other lines (stderr shares the log)
+    for (const std::string& log : {report, "warning: x\n[ not json\n" + report + "done\n"}) {
+        const auto r = parse_job_report(log, "m/2023-10-01T1200Z/member0");
+        REQUIRE(r);
+        CHECK(r->outcome == Outcome::failed);
+        CHECK(r->message == "container exit 1");
+        CHECK(r->exit_code == 1);
+        CHECK(r->bytes_in == 100);
+        CHECK(r->run_seconds == 2.0);
+    }
+    CHECK_FALSE(parse_job_report(report, "other/2023-10-01T1200Z/member0"));
+    CHECK_FALSE(parse_job_report("Error: no such image\n", "m/2023-10-01T1200Z/member0"));
+    std::string done = report;
+    done.replace(done.find("\"failed\""), 8, "\"already done\"");
+    CHECK(parse_job_report(done, "m/2023-10-01T1200Z/member0")->outcome == Outcome::already_done);
 }

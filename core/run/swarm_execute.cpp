@@ -1,0 +1,246 @@
+#include "run/swarm_execute.hpp"
+
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+#include <yaml-cpp/yaml.h>
+
+#include "paths/analysis_time.hpp"
+
+namespace mlwm::run {
+namespace swarm = docker::swarm;
+
+std::string job_host_config(const config::HostConfig& host) {
+    YAML::Emitter y;
+    y << YAML::BeginMap;
+    y << YAML::Key << "storage" << YAML::Value << YAML::BeginMap;
+    y << YAML::Key << "type" << YAML::Value << "s3";
+    const std::string endpoint =
+        host.runner.node_endpoint.empty() ? host.s3.endpoint : host.runner.node_endpoint;
+    if (!endpoint.empty()) y << YAML::Key << "endpoint" << YAML::Value << endpoint;
+    if (!host.s3.region.empty()) y << YAML::Key << "region" << YAML::Value << host.s3.region;
+    if (host.s3.virtual_hosted)
+        y << YAML::Key << "virtual_hosted" << YAML::Value << *host.s3.virtual_hosted;
+    y << YAML::EndMap;
+    y << YAML::Key << "docker" << YAML::Value << YAML::BeginMap << YAML::Key << "socket"
+      << YAML::Value << host.runner.node_socket << YAML::EndMap;
+    y << YAML::Key << "work_dir" << YAML::Value << host.runner.node_work_dir.string();
+    y << YAML::Key << "configurations_dir" << YAML::Value << kJobConfigurations;
+    y << YAML::Key << "state_dir" << YAML::Value
+      << (host.runner.node_work_dir / ".mlwm-state").string();
+    y << YAML::Key << "keep_failed_runs" << YAML::Value << host.keep_failed_runs;
+    y << YAML::Key << "concurrency" << YAML::Value << YAML::BeginMap << YAML::Key << "transfers"
+      << YAML::Value << host.transfer_concurrency << YAML::EndMap;
+    y << YAML::EndMap;
+    return std::string(y.c_str()) + "\n";
+}
+
+std::string credentials_file(const std::map<std::string, std::string>& env) {
+    const auto get = [&](const char* k) {
+        const auto it = env.find(k);
+        return it == env.end() ? std::string() : it->second;
+    };
+    if (get("AWS_ACCESS_KEY_ID").empty()) return "";
+    std::string s = "[default]\naws_access_key_id = " + get("AWS_ACCESS_KEY_ID") +
+                    "\naws_secret_access_key = " + get("AWS_SECRET_ACCESS_KEY") + "\n";
+    if (!get("AWS_SESSION_TOKEN").empty())
+        s += "aws_session_token = " + get("AWS_SESSION_TOKEN") + "\n";
+    return s;
+}
+
+swarm::JobSpec job_spec(const RunPlan& plan, int attempt, bool force,
+                        const config::RunnerConfig& runner, std::vector<swarm::FileRef> configs,
+                        std::vector<swarm::FileRef> secrets) {
+    swarm::JobSpec j;
+    j.name = swarm::job_name(plan.run_id, attempt);
+    j.image = runner.image;
+    j.args = {"run",
+              "--config",
+              kJobHostConfig,
+              "--analysis-time",
+              paths::format_iso8601(plan.analysis_time),
+              "--model",
+              plan.model,
+              "--member",
+              std::to_string(plan.member),
+              "--json"};
+    if (force) j.args.push_back("--force");
+    // not org.mlwm.run-id / org.mlwm.managed: those mark model containers, and
+    // the job's own `mlwm run` would take its container for a second copy of the run
+    j.labels = {{"org.mlwm.job", "true"},
+                {"org.mlwm.job.run-id", plan.run_id},
+                {"org.mlwm.job.model", plan.model},
+                {"org.mlwm.job.attempt", std::to_string(attempt)}};
+    j.env.push_back(std::string(kJobGpuResourceVariable) + "=" + runner.gpu_kind);
+    if (!secrets.empty())
+        j.env.push_back(std::string("AWS_SHARED_CREDENTIALS_FILE=/run/secrets/") + kJobCredentials);
+    // the node's engine and work folder, at the paths they have on the node:
+    // the model container's bind mounts are resolved there
+    j.mounts = {{runner.node_socket, runner.node_socket, false},
+                {runner.node_work_dir.string(), runner.node_work_dir.string(), false}};
+    const auto& g = plan.container.resources.gpus;
+    j.gpus = g.count > 0 ? g.count : static_cast<int>(g.device_ids.size());
+    j.gpu_kind = runner.gpu_kind;
+    j.configs = std::move(configs);
+    j.secrets = std::move(secrets);
+    j.networks = {"host"};  // services cannot use `none`; the model container does
+    return j;
+}
+
+std::optional<RunReport> parse_job_report(std::string_view log, const std::string& run_id) {
+    // `mlwm run --json` prints one JSON array, its first line "[" and its last
+    // "]"; the log may hold other lines (stderr) before and after it
+    for (std::size_t at = log.size(); at > 0;) {
+        at = log.rfind("[\n", at - 1);
+        if (at == std::string_view::npos) break;
+        if (at > 0 && log[at - 1] != '\n') continue;
+        const std::size_t end = log.find("\n]", at);
+        if (end == std::string_view::npos) continue;
+        const auto j = nlohmann::json::parse(log.substr(at, end + 2 - at), nullptr, false);
+        if (!j.is_array()) continue;
+        for (const auto& e : j) {
+            if (!e.is_object() || e.value("run_id", "") != run_id) continue;
+            RunReport r;
+            r.run_id = run_id;
+            r.model = e.value("model", "");
+            r.member = e.value("member", 0u);
+            const std::string status = e.value("status", "");
+            r.outcome = Outcome::failed;
+            for (const Outcome o : {Outcome::succeeded, Outcome::already_done,
+                                    Outcome::inputs_missing, Outcome::failed, Outcome::timed_out})
+                if (status == outcome_name(o)) r.outcome = o;
+            r.message = e.value("message", "");
+            r.download_seconds = e.value("download_seconds", 0.0);
+            r.run_seconds = e.value("run_seconds", 0.0);
+            r.upload_seconds = e.value("upload_seconds", 0.0);
+            r.bytes_in = e.value("bytes_in", std::uint64_t{0});
+            r.bytes_out = e.value("bytes_out", std::uint64_t{0});
+            r.exit_code = e.value("exit_code", std::int64_t{-1});
+            return r;
+        }
+    }
+    return std::nullopt;
+}
+
+namespace {
+
+std::string read_text(const std::filesystem::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    if (!in) throw std::runtime_error("cannot read " + p.string());
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+std::string last_lines(std::string_view text, int n) {
+    std::size_t at = text.size();
+    while (n-- > 0 && at > 0) {
+        const auto nl = text.rfind('\n', at - 1);
+        at = nl == std::string_view::npos ? 0 : nl;
+    }
+    return std::string(text.substr(at == 0 ? 0 : at + 1));
+}
+
+// Submits the attempt's job unless it exists; "" when submitted, else why
+// it cannot run on this cluster.
+std::string submit(const RunPlan& plan, const config::ModelConfig& model, int attempt, bool force,
+                   docker::DockerClient& manager, const config::HostConfig& host) {
+    const auto& runner = host.runner;
+    const swarm::JobSpec probe = job_spec(plan, attempt, force, runner, {}, {});
+    if (manager.inspect_service(probe.name)) return "";  // submitted before (a restart)
+    if (plan.container.resources.gpus.all)
+        return "resources.gpus: all cannot be counted on a cluster: give a number";
+    if (probe.gpus > 0) {
+        int largest = 0;
+        for (const auto& [node, n] :
+             swarm::generic_resources(manager.list_nodes(), runner.gpu_kind))
+            largest = std::max(largest, n);
+        if (largest < probe.gpus)
+            return "it needs " + std::to_string(probe.gpus) + " GPUs (" + runner.gpu_kind +
+                   ") and the largest ready node of the swarm has " + std::to_string(largest);
+    }
+    const std::map<std::string, std::string> labels{{"org.mlwm.job", "true"}};
+    const std::string host_yaml = job_host_config(host);
+    const std::string model_yaml = read_text(model.file);
+    std::vector<swarm::FileRef> configs{
+        {.name = swarm::object_name("mlwm-host", host_yaml), .target = kJobHostConfig},
+        {.name = swarm::object_name("mlwm-model-" + plan.model, model_yaml),
+         .target = std::string(kJobConfigurations) + "/" + plan.model + "/config.yaml"}};
+    configs[0].id = manager.ensure_swarm_object("configs", configs[0].name, host_yaml, labels);
+    configs[1].id = manager.ensure_swarm_object("configs", configs[1].name, model_yaml, labels);
+    std::vector<swarm::FileRef> secrets;
+    if (const std::string creds = credentials_file(s3_container_env(host)); !creds.empty()) {
+        swarm::FileRef f{
+            .name = swarm::object_name("mlwm-s3", creds), .target = kJobCredentials, .mode = 0400};
+        f.id = manager.ensure_swarm_object("secrets", f.name, creds, labels);
+        secrets.push_back(f);
+    }
+    manager.create_service(swarm::service_create_body(
+        job_spec(plan, attempt, force, runner, std::move(configs), std::move(secrets))));
+    return "";
+}
+
+}  // namespace
+
+RunReport execute_on_swarm(const RunPlan& plan, const config::ModelConfig& model, int attempt,
+                           docker::DockerClient& manager, const config::HostConfig& host,
+                           const ExecuteOptions& options) {
+    RunReport r;
+    r.run_id = plan.run_id;
+    r.model = plan.model;
+    r.member = plan.member;
+    r.log_dir = plan.log_dir;
+    const std::string name = swarm::job_name(plan.run_id, attempt);
+    const auto phase = [&](Phase p, const std::string& job) {
+        if (options.before_phase) options.before_phase(p, job);
+    };
+    try {
+        // write-ahead: the job stages on its node; what the ledger must know
+        // before the submission is that one may exist (launching)
+        if (!options.resume) {
+            phase(Phase::staging, "");
+            phase(Phase::launching, "");
+        }
+        if (const std::string why = submit(plan, model, attempt, options.force, manager, host);
+            !why.empty()) {
+            r.message = "cannot run on the swarm: " + why;
+            return r;
+        }
+        r.container_id = name;  // from here on, the job is the caller's to remove
+        phase(Phase::running, name);
+        // the job enforces the model's own limits; this is the backstop for a lost job
+        const auto backstop = std::chrono::steady_clock::now() + plan.timeout +
+                              plan.staging_timeout + plan.publishing_timeout +
+                              std::chrono::minutes(10);
+        swarm::JobStatus st;
+        for (;;) {
+            st = swarm::job_status(manager.list_tasks(name));
+            if (st.phase == swarm::JobPhase::succeeded || st.phase == swarm::JobPhase::failed)
+                break;
+            if (std::chrono::steady_clock::now() > backstop) {
+                r.outcome = Outcome::timed_out;
+                r.message = "the swarm job " + name + " did not end in time (" + st.message + ")";
+                return r;
+            }
+            std::this_thread::sleep_for(std::chrono::seconds(1));
+        }
+        const std::string log = manager.service_logs(name);
+        if (auto parsed = parse_job_report(log, plan.run_id)) {
+            parsed->log_dir = plan.log_dir;
+            parsed->container_id = name;
+            return *parsed;
+        }
+        r.exit_code = st.exit_code.value_or(-1);
+        r.message = "the swarm job " + name + " ended without a report (" +
+                    (st.message.empty() ? "exit code " + std::to_string(r.exit_code) : st.message) +
+                    "); its log ends: " + last_lines(log, 3);
+    } catch (const std::exception& e) {
+        r.outcome = Outcome::failed;
+        r.message = e.what();
+    }
+    return r;
+}
+
+}  // namespace mlwm::run

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# The daemon with runner: {type: swarm} on the 3-node cluster of
+# tests/services/swarm.sh: each run attempt is a replicated job running the
+# mlwm image's `mlwm run` on a node (staging from S3, the model container on
+# that node's engine, publishing); the daemon on the manager records, waits,
+# reads the job's report, removes the job. Checked: every member published
+# with the model's output, one model container start per run across the
+# nodes (from every node's engine events), the model container with network
+# none and a read-only input, no job left; a SIGKILL of the daemon while jobs
+# run: the restarted daemon adopts them by name, nothing runs twice.
+# Needs MLWM_TEST_SWARM_MANAGER, MLWM_TEST_SWARM_NODES, MLWM_TEST_SWARM_DIR,
+# MLWM_TEST_MLWM_IMAGE_TAR (docker save of the mlwm image) and
+# MLWM_TEST_MLWM_IMAGE (its name), MLWM_TEST_S3_ENDPOINT, AWS_*.
+source "$(dirname "$0")/../cli/lib.sh"
+MLWM=$(realpath "$1")
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+HERE=$ROOT/tests/integration
+PORT=${MLWM_TEST_DAEMON_PORT:-19294}
+W=$(mktemp -d /tmp/mlwm-swarm.XXXXXX)
+MANAGER=${MLWM_TEST_SWARM_MANAGER:?}
+export MLWM_TEST_DOCKER_SOCKET=$MANAGER
+source "$HERE/daemon_lib.sh"
+read -ra NODES <<<"${MLWM_TEST_SWARM_NODES:?}"
+IMAGE=${MLWM_TEST_MLWM_IMAGE:?}
+node() { local i=$1; shift; DOCKER_HOST=unix://${NODES[$i]} docker "$@"; }
+
+# the mlwm image on every node (a cluster pulls it from its registry)
+for i in "${!NODES[@]}"; do node "$i" load -q -i "${MLWM_TEST_MLWM_IMAGE_TAR:?}" >/dev/null; done
+S3_PORT=${EP##*:}
+NODE_EP=$("$ROOT/tests/services/swarm.sh" expose "${MLWM_TEST_SWARM_DIR:?}" "$S3_PORT")
+
+clean_buckets
+mkdir -p "$W/configurations"
+write_config 1 6
+cat >>"$W/mlwm.yaml" <<CONF
+runner:
+  type: swarm
+  manager: $MANAGER
+  image: $IMAGE
+  node_socket: ${MLWM_TEST_SWARM_NODE_SOCKET:-/run/mlwm-node/docker.sock}
+  node_work_dir: ${MLWM_TEST_SWARM_NODE_WORK:-/run/mlwm-node/work}
+  node_endpoint: $NODE_EP
+CONF
+MODELS=(swarm-a swarm-b swarm-c)
+for m in "${MODELS[@]}"; do write_model "$m" "sleep 4"; done
+run "$MLWM" validate --config "$W/mlwm.yaml"
+expect_status 0
+
+T1=2023-11-07T00:00Z
+since=$(date +%s)
+start_daemon
+upload_time "$T1"
+published() { for m in "${MODELS[@]}"; do marker_exists "$m" "$T1" >/dev/null || return 1; done; }
+# a model container, caught running on its node: its network and input mount
+catch_model() {
+    local i id
+    for i in "${!NODES[@]}"; do
+        id=$(node "$i" ps -q --filter label=org.mlwm.run-id | head -n 1)
+        [ -n "$id" ] && node "$i" inspect -f '{{.HostConfig.NetworkMode}} {{range .Mounts}}{{.Destination}}:{{.RW}} {{end}}' "$id" >"$W/model-inspect" && return 0
+    done
+    return 1
+}
+CHECKS=$((CHECKS + 1))
+wait_for 90 catch_model || _fail "a model container runs on a node"
+run cat "$W/model-inspect"
+expect_stdout_contains "none "
+expect_stdout_contains "/volume/inputs/state.zarr:false"
+# the daemon killed while the jobs run, then restarted: it adopts them
+kill -KILL "$DPID"
+wait "$DPID" 2>/dev/null
+DPID=
+start_daemon
+CHECKS=$((CHECKS + 1))
+wait_for 120 published || _fail "all 3 runs are published"
+run grep -c '"event":"run.adopted"' "$W/daemon.log"
+CHECKS=$((CHECKS + 1))
+[ "$OUT" -ge 1 ] || _fail "the restarted daemon adopted the running jobs ($OUT)"
+for m in "${MODELS[@]}"; do
+    id="$m/$(echo "$T1" | tr -d ':')/member0"
+    CHECKS=$((CHECKS + 1))
+    wait_for 30 state_is "$id" succeeded || _fail "$id succeeded in the ledger ($(ledger_state "$id"))"
+done
+# the output is the model's (a copy of the input)
+aws_ s3 cp --recursive --only-show-errors "s3://mlwm-outputs/$(key swarm-b "$T1")/" "$W/out1"
+run diff -r "$W/in-$T1" "$W/out1"
+expect_status 0
+# one model container start per run, counted on every node's engine
+starts=0
+for i in "${!NODES[@]}"; do
+    n=$(node "$i" events --since "$since" --until "$(date +%s.%N)" --filter type=container --filter event=start \
+        --filter label=org.mlwm.run-id --format '{{index .Actor.Attributes "org.mlwm.run-id"}}' | sort | uniq -c |
+        awk '{print $1}' | sort -n | tail -n 1)
+    c=$(node "$i" events --since "$since" --until "$(date +%s.%N)" --filter type=container --filter event=start \
+        --filter label=org.mlwm.run-id --format x | wc -l)
+    echo "node $((i + 1)): $c model container start(s)"
+    starts=$((starts + c))
+    CHECKS=$((CHECKS + 1))
+    [ "${n:-0}" -le 1 ] || _fail "no run started twice on node $((i + 1))"
+done
+CHECKS=$((CHECKS + 1))
+[ "$starts" -eq 3 ] || _fail "3 model container starts across the nodes ($starts)"
+# the jobs are removed once their outcome is recorded
+no_jobs() { [ -z "$(docker_ service ls -q --filter label=org.mlwm.job=true)" ]; }
+CHECKS=$((CHECKS + 1))
+wait_for 30 no_jobs || _fail "no swarm job is left ($(docker_ service ls))"
+stop_daemon
+finish
