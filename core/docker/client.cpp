@@ -6,6 +6,7 @@
 #include <cstring>
 #include <fstream>
 #include <set>
+#include <thread>
 
 #include "archive/tar_stream.hpp"
 #include "docker/error.hpp"
@@ -491,6 +492,28 @@ void DockerClient::update_service(const std::string& id, std::uint64_t version,
 void DockerClient::remove_service(const std::string& name_or_id) {
     call("remove service " + name_or_id,
          {.method = "DELETE", .target = path("/services/" + url_encode(name_or_id))}, {200, 404});
+}
+
+void DockerClient::stop_service(const std::string& name_or_id) {
+    if (const auto svc = inspect_service(name_or_id)) {
+        nlohmann::json spec = svc->value("Spec", nlohmann::json::object());
+        spec["TaskTemplate"]["Placement"]["Constraints"] = {"node.labels.mlwm-stopped==true"};
+        const auto version =
+            svc->value("Version", nlohmann::json::object()).value("Index", std::uint64_t{0});
+        update_service(svc->value("ID", name_or_id), version, spec);
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+        while (std::chrono::steady_clock::now() < deadline) {
+            const auto tasks = list_tasks(name_or_id);
+            if (std::ranges::none_of(tasks, [](const swarm::Task& t) {
+                    return t.state == "running" || t.state == "starting" ||
+                           t.state == "preparing" || t.state == "assigned" ||
+                           t.state == "accepted" || t.state == "ready";
+                }))
+                break;
+            std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        }
+    }
+    remove_service(name_or_id);
 }
 
 std::vector<swarm::Task> DockerClient::list_tasks(const std::string& service) {

@@ -119,6 +119,10 @@ public:
     // `version`: Version.Index from inspect_service (the update is refused if it changed)
     void update_service(const std::string& id, std::uint64_t version, const nlohmann::json& spec);
     void remove_service(const std::string& name_or_id);  // one that is gone already: fine
+    // Stops a job whose task may still run, then removes it: deleting such a
+    // service left its container running on Docker 20.10 (moby#44312), so its
+    // placement is first made impossible, which makes the swarm shut the task down.
+    void stop_service(const std::string& name_or_id);
     std::vector<swarm::Task> list_tasks(const std::string& service);
     nlohmann::json list_nodes();
     // The job's stdout and stderr, in the order written (one task).

@@ -220,6 +220,7 @@ RunReport execute_on_swarm(const RunPlan& plan, const config::ModelConfig& model
             if (st.phase == swarm::JobPhase::succeeded || st.phase == swarm::JobPhase::failed)
                 break;
             if (std::chrono::steady_clock::now() > backstop) {
+                manager.stop_service(name);
                 r.outcome = Outcome::timed_out;
                 r.message = "the swarm job " + name + " did not end in time (" + st.message + ")";
                 return r;

@@ -6,6 +6,7 @@
 #include <map>
 #include <regex>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include <doctest/doctest.h>
@@ -136,6 +137,34 @@ TEST_CASE("swarm: a job reaches the engine of the node it runs on") {
     CHECK(w.last.at(name).phase == swarm::JobPhase::succeeded);
     CHECK(w.last.at(name).exit_code == 0);
     c.remove_service(name);
+}
+
+TEST_CASE("swarm: stopping a running job stops its container on its node, then removes it") {
+    DockerClient c(mlwm::test::require_env("MLWM_TEST_SWARM_MANAGER"));
+    const std::string name = swarm::job_name("stop-test/2023-10-01T1200Z/member0", 1);
+    c.remove_service(name);
+    REQUIRE(c.create_service(swarm::service_create_body(job(name, "sleep 300"))));
+    const auto deadline = std::chrono::steady_clock::now() + 60s;
+    std::string container;
+    while (container.empty() && std::chrono::steady_clock::now() < deadline) {
+        const auto tasks = c.list_tasks(name);
+        if (!tasks.empty() && tasks.front().state == "running")
+            container = tasks.front().container_id;
+        std::this_thread::sleep_for(100ms);
+    }
+    REQUIRE_FALSE(container.empty());
+    c.stop_service(name);
+    CHECK_FALSE(c.inspect_service(name));
+    // on no node does the job's container still run
+    std::istringstream nodes(mlwm::test::require_env("MLWM_TEST_SWARM_NODES"));
+    for (std::string sock; nodes >> sock;) {
+        DockerClient node(sock);
+        for (const auto& k : node.list_containers({"org.mlwm.test=1"})) {
+            const bool still_running =
+                k.id.starts_with(container.substr(0, 12)) && k.state == "running";
+            CHECK_MESSAGE(!still_running, "the stopped job's container still runs on " << sock);
+        }
+    }
 }
 
 TEST_SUITE_END();
