@@ -103,6 +103,10 @@ nlohmann::ordered_json to_json(const RunPlan& p) {
         j["s3_credentials"] =
             "passed at run time as AWS_ENDPOINT_URL, AWS_REGION, "
             "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (AWS_SESSION_TOKEN)";
+    if (const auto& g = p.container.resources.gpus; g.any())
+        j["gpus"] = g.all                  ? nlohmann::ordered_json("all")
+                    : g.device_ids.empty() ? nlohmann::ordered_json(g.count)
+                                           : nlohmann::ordered_json(g.device_ids);
     j["timeout_seconds"] = p.timeout.count();
     j["logs"] = p.log_dir.string();
     return j;

@@ -64,6 +64,19 @@ expect_status 0
 expect_stdout_contains "run persistence/2023-10-01T1200Z/member0"
 expect_stdout_contains "s3://mlwm-inputs/harmonie_cy46/danra/w12p5_s45p65_e24p52_n64p4/dx2p5km_dy2p5km/2023-10-01T1200Z/member0/single_levels.zarr"
 expect_stdout_contains "env     ANALYSIS_TIME=2023-10-01T12:00:00Z"
+# in a swarm job: exactly the GPUs its task reserved (DOCKER_RESOURCE_<kind>), else the count
+mkdir -p "$D/gpu/g"
+sed '/^resources:/,$d' "$ROOT/configurations/persistence/config.yaml" >"$D/gpu/g/config.yaml"
+printf 'resources:\n  gpus: 2\n' >>"$D/gpu/g/config.yaml"
+run "$MLWM" run --configurations "$D/gpu" --analysis-time 2023-10-01T12:00Z --dry-run --json
+expect_status 0
+expect_stdout_contains '"gpus": 2,'
+run env MLWM_SWARM_GPU_RESOURCE=NVIDIA-GPU DOCKER_RESOURCE_NVIDIA-GPU=GPU-n2-b,GPU-n2-a \
+    "$MLWM" run --configurations "$D/gpu" --analysis-time 2023-10-01T12:00Z --dry-run --json
+expect_stdout_contains '"gpus": [
+      "GPU-n2-b",
+      "GPU-n2-a"
+    ],'
 run "$MLWM" run --configurations "$ROOT/configurations" --analysis-time 2023-10-01T12:00Z --model nope --dry-run
 expect_status 2
 expect_stderr_contains "--model 'nope': no such model configuration (configured: advection-cnn, neural-lam-dini, persistence)"
