@@ -6,6 +6,7 @@
 #include "paths/error.hpp"
 #include "paths/json.hpp"
 #include "paths/key.hpp"
+#include "util/text.hpp"
 
 namespace mlwm::app {
 namespace {
@@ -13,14 +14,7 @@ namespace {
 using paths::PathError;
 
 std::vector<std::string> split_commas(const std::string& text) {
-    std::vector<std::string> out;
-    std::size_t start = 0;
-    while (true) {
-        const auto pos = text.find(',', start);
-        out.push_back(text.substr(start, pos == std::string::npos ? pos : pos - start));
-        if (pos == std::string::npos) return out;
-        start = pos + 1;
-    }
+    return util::split(text, ',');
 }
 
 paths::BBox bbox_arg(const std::string& text) {

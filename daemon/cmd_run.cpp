@@ -20,6 +20,7 @@
 #include "run/execute.hpp"
 #include "run/plan.hpp"
 #include "run/swarm_execute.hpp"
+#include "util/text.hpp"
 #include "version.hpp"
 
 namespace mlwm::app {
@@ -82,16 +83,6 @@ int validate(const cli::ParsedArgs& a) {
     std::cout << "ok: the engine at " << docker.socket_path() << " (" << e.platform << " "
               << e.version << ", API " << e.api_version << ") can run every model\n";
     return kExitOk;
-}
-
-std::vector<std::string> split_list(std::string_view text) {  // "a,b" -> {a, b}
-    std::vector<std::string> out;
-    for (std::size_t at = 0; at <= text.size();) {
-        const std::size_t comma = std::min(text.find(',', at), text.size());
-        if (comma > at) out.emplace_back(text.substr(at, comma - at));
-        at = comma + 1;
-    }
-    return out;
 }
 
 std::string seconds(double s) {
@@ -171,7 +162,7 @@ int run_models(const cli::ParsedArgs& a) {
         if (const char* ids = std::getenv(("DOCKER_RESOURCE_" + std::string(kind)).c_str()))
             for (auto& p : plans)
                 if (p.container.resources.gpus.any())
-                    p.container.resources.gpus = {.device_ids = split_list(ids)};
+                    p.container.resources.gpus = {.device_ids = util::split(ids, ',')};
     const bool json = a.has("json");
     if (a.has("dry-run")) {
         nlohmann::ordered_json all = nlohmann::ordered_json::array();

@@ -503,13 +503,7 @@ void DockerClient::stop_service(const std::string& name_or_id) {
         update_service(svc->value("ID", name_or_id), version, spec);
         const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
         while (std::chrono::steady_clock::now() < deadline) {
-            const auto tasks = list_tasks(name_or_id);
-            if (std::ranges::none_of(tasks, [](const swarm::Task& t) {
-                    return t.state == "running" || t.state == "starting" ||
-                           t.state == "preparing" || t.state == "assigned" ||
-                           t.state == "accepted" || t.state == "ready";
-                }))
-                break;
+            if (swarm::job_status(list_tasks(name_or_id)).phase != swarm::JobPhase::running) break;
             std::this_thread::sleep_for(std::chrono::milliseconds(200));
         }
     }

@@ -114,9 +114,10 @@ JobStatus job_status(const std::vector<Task>& tasks) {
     s.node_id = t.node_id;
     s.exit_code = t.exit_code;
     s.message = t.error.empty() ? t.message : t.error;
-    static const std::vector<std::string> waiting{"new", "allocated", "pending", "assigned"};
-    static const std::vector<std::string> active{"accepted", "preparing", "ready", "starting",
-                                                 "running"};
+    // (assigned: given to a node, which may start it any moment)
+    static const std::vector<std::string> waiting{"new", "allocated", "pending"};
+    static const std::vector<std::string> active{"assigned", "accepted", "preparing",
+                                                 "ready",    "starting", "running"};
     if (t.state == "complete")
         s.phase = JobPhase::succeeded;
     else if (std::ranges::find(waiting, t.state) != waiting.end())

@@ -78,7 +78,7 @@ std::vector<Task> parse_tasks(const nlohmann::json& tasks);
 // Where a job is, from its tasks.
 enum class JobPhase {
     pending,    // no task yet, or waiting for a node with the resources
-    running,    // a task is starting or running
+    running,    // a task is on a node: assigned, starting or running
     succeeded,  // a task completed (exit 0)
     failed,     // a task ended otherwise (exit code, rejected, orphaned, ...)
 };

@@ -14,6 +14,7 @@
 #include "schedule/deadlines.hpp"
 #include "schedule/recovery.hpp"
 #include "telemetry/log_events.hpp"
+#include "util/text.hpp"
 #include "util/time.hpp"
 
 namespace mlwm::schedule {
@@ -41,16 +42,8 @@ std::string join(const std::vector<std::string>& v) {
     for (const auto& x : v) out += (out.empty() ? "" : ",") + x;
     return out;
 }
-std::vector<std::string> split(const std::string& s) {
-    std::vector<std::string> out;
-    std::size_t start = 0;
-    while (start < s.size()) {
-        const auto comma = s.find(',', start);
-        out.push_back(s.substr(start, comma - start));
-        if (comma == std::string::npos) break;
-        start = comma + 1;
-    }
-    return out;
+std::vector<std::string> split(const std::string& s) {  // the ledger's GPU list
+    return s.empty() ? std::vector<std::string>{} : util::split(s, ',');
 }
 bool has_files(const std::filesystem::path& dir) {
     std::error_code ec;

@@ -96,6 +96,7 @@ TEST_CASE("swarm: tasks and the job's phase") {
     CHECK(job_status({waiting}).phase == JobPhase::pending);
     CHECK(job_status({waiting}).message == "no suitable node (insufficient resources on 3 nodes)");
     CHECK(job_status({Task{.state = "running"}}).phase == JobPhase::running);
+    CHECK(job_status({Task{.state = "assigned"}}).phase == JobPhase::running);
     CHECK(job_status({Task{.state = "orphaned"}}).phase == JobPhase::failed);
     CHECK(parse_tasks(json::object()).empty());
 }
