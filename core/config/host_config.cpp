@@ -108,7 +108,7 @@ HostConfig parse_host_config(const std::string& file, const std::string& text) {
     const YAML::Node rn = root["runner"];
     if (r.map(rn, "runner",
               {"type", "manager", "image", "node_socket", "node_work_dir", "node_endpoint",
-               "gpu_kind"},
+               "gpu_kind", "placement"},
               false)) {
         RunnerConfig& x = c.runner;
         if (auto t = r.string(rn, "type", "runner", false)) {
@@ -140,6 +140,7 @@ HostConfig parse_host_config(const std::string& file, const std::string& text) {
             x.node_endpoint = *v;
         }
         if (auto v = r.string(rn, "gpu_kind", "runner", false)) x.gpu_kind = *v;
+        x.placement = r.string_list(rn, "placement", "runner");
         if (x.swarm() && x.manager.empty())
             r.issue(rn, "runner.manager", "missing: a swarm runner needs a manager's socket");
         if (x.swarm() && x.image.empty())
@@ -176,12 +177,12 @@ std::vector<std::string> changed_host_keys(const HostConfig& a, const HostConfig
     differ("daemon.poll_interval", a.poll_interval != b.poll_interval);
     differ("daemon.lookback", a.lookback != b.lookback);
     differ("gpus", a.gpus != b.gpus);
-    differ("runner", a.runner.type != b.runner.type || a.runner.manager != b.runner.manager ||
-                         a.runner.image != b.runner.image ||
-                         a.runner.node_socket != b.runner.node_socket ||
-                         a.runner.node_work_dir != b.runner.node_work_dir ||
-                         a.runner.node_endpoint != b.runner.node_endpoint ||
-                         a.runner.gpu_kind != b.runner.gpu_kind);
+    differ("runner",
+           a.runner.type != b.runner.type || a.runner.manager != b.runner.manager ||
+               a.runner.image != b.runner.image || a.runner.node_socket != b.runner.node_socket ||
+               a.runner.node_work_dir != b.runner.node_work_dir ||
+               a.runner.node_endpoint != b.runner.node_endpoint ||
+               a.runner.gpu_kind != b.runner.gpu_kind || a.runner.placement != b.runner.placement);
     return out;
 }
 

@@ -24,6 +24,7 @@ struct RunnerConfig {
     std::filesystem::path node_work_dir = "/var/lib/mlwm/work";  // on each node
     std::string node_endpoint;  // the S3 endpoint as the nodes reach it (default: storage's)
     std::string gpu_kind = "NVIDIA-GPU";  // the nodes' generic resource that counts GPUs
+    std::vector<std::string> placement;   // the jobs' placement constraints, e.g. node.role==worker
     bool swarm() const { return type == "swarm"; }
 };
 

@@ -133,6 +133,8 @@ std::string request_kind(const std::string& method, const std::string& target) {
             return seg[0] == "_ping" ? "ping" : std::string(seg[0]);
         }
         if (seg[0] == "build") return "image_build";
+        if (seg[0] == "tasks" || seg[0] == "nodes")
+            return std::string(seg[0].substr(0, 4)) + "_list";
         return "other";
     }
     if (seg[0] == "containers") {
@@ -157,7 +159,6 @@ std::string request_kind(const std::string& method, const std::string& target) {
             return "service_" + std::string(seg[2]);
         return "other";
     }
-    if (seg[0] == "tasks" || seg[0] == "nodes") return std::string(seg[0].substr(0, 4)) + "_list";
     if (seg[0] == "images") {  // image names may hold '/'
         if (seg.size() == 2 && seg[1] == "create") return "image_pull";
         if (seg.size() > 2 && seg.back() == "push" && method == "POST") return "image_push";

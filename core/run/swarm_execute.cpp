@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
 
+#include "docker/error.hpp"
 #include "paths/analysis_time.hpp"
 
 namespace mlwm::run {
@@ -86,6 +87,7 @@ swarm::JobSpec job_spec(const RunPlan& plan, int attempt, bool force,
     j.configs = std::move(configs);
     j.secrets = std::move(secrets);
     j.networks = {"host"};  // services cannot use `none`; the model container does
+    j.constraints = runner.placement;
     return j;
 }
 
@@ -182,6 +184,26 @@ std::string submit(const RunPlan& plan, const config::ModelConfig& model, int at
     return "";
 }
 
+// Calls `f` until it returns, through a manager that does not answer (or
+// answers 5xx) until `deadline`: a job keeps running on the cluster meanwhile,
+// and giving up would start a second attempt beside it.
+template <typename F>
+auto through_outages(std::chrono::steady_clock::time_point deadline, F f) {
+    for (auto pause = std::chrono::seconds(1);;
+         pause = std::min(pause * 2, std::chrono::seconds(30))) {
+        try {
+            return f();
+        } catch (const docker::EngineUnreachable&) {
+            if (std::chrono::steady_clock::now() + pause > deadline) throw;
+        } catch (const docker::DockerError& e) {
+            if ((e.status() != 0 && e.status() < 500) ||
+                std::chrono::steady_clock::now() + pause > deadline)
+                throw;
+        }
+        std::this_thread::sleep_for(pause);
+    }
+}
+
 }  // namespace
 
 RunReport execute_on_swarm(const RunPlan& plan, const config::ModelConfig& model, int attempt,
@@ -203,20 +225,24 @@ RunReport execute_on_swarm(const RunPlan& plan, const config::ModelConfig& model
             phase(Phase::staging, "");
             phase(Phase::launching, "");
         }
-        if (const std::string why = submit(plan, model, attempt, options.force, manager, host);
+        // the job enforces the model's own limits; this is the backstop for a lost job
+        const auto backstop = std::chrono::steady_clock::now() + plan.timeout +
+                              plan.staging_timeout + plan.publishing_timeout +
+                              std::chrono::minutes(10);
+        // (a lost answer to the create is harmless: the retry's create answers 409)
+        if (const std::string why = through_outages(
+                backstop,
+                [&] { return submit(plan, model, attempt, options.force, manager, host); });
             !why.empty()) {
             r.message = "cannot run on the swarm: " + why;
             return r;
         }
         r.container_id = name;  // from here on, the job is the caller's to remove
         phase(Phase::running, name);
-        // the job enforces the model's own limits; this is the backstop for a lost job
-        const auto backstop = std::chrono::steady_clock::now() + plan.timeout +
-                              plan.staging_timeout + plan.publishing_timeout +
-                              std::chrono::minutes(10);
         swarm::JobStatus st;
         for (;;) {
-            st = swarm::job_status(manager.list_tasks(name));
+            st = swarm::job_status(
+                through_outages(backstop, [&] { return manager.list_tasks(name); }));
             if (st.phase == swarm::JobPhase::succeeded || st.phase == swarm::JobPhase::failed)
                 break;
             if (std::chrono::steady_clock::now() > backstop) {
@@ -227,7 +253,8 @@ RunReport execute_on_swarm(const RunPlan& plan, const config::ModelConfig& model
             }
             std::this_thread::sleep_for(std::chrono::seconds(1));
         }
-        const std::string log = manager.service_logs(name);
+        const std::string log = through_outages(backstop + std::chrono::minutes(10),
+                                                [&] { return manager.service_logs(name); });
         if (auto parsed = parse_job_report(log, plan.run_id)) {
             parsed->log_dir = plan.log_dir;
             parsed->container_id = name;

@@ -106,8 +106,10 @@ bool Scheduler::reconcile() {
         for (auto& r : s_.ledger->in_state(st)) runs.push_back(std::move(r));
     std::map<std::string, std::vector<docker::ContainerSummary>> containers;
     try {
-        for (const auto& r : runs)
-            if (!s_.swarm)
+        if (s_.swarm)
+            s_.swarm->list_nodes();  // the manager answers (its jobs are resubmitted by name)
+        else
+            for (const auto& r : runs)
                 containers[r.run_id] = s_.docker->list_containers({"org.mlwm.run-id=" + r.run_id});
     } catch (const std::exception& e) {
         s_.log->error(ev::kLedgerRecoveryDeferred,

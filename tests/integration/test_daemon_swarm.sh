@@ -7,7 +7,9 @@
 # with the model's output, one model container start per run across the
 # nodes (from every node's engine events), the model container with network
 # none and a read-only input, no job left; a SIGKILL of the daemon while jobs
-# run: the restarted daemon adopts them by name, nothing runs twice.
+# run: the restarted daemon adopts them by name, nothing runs twice; the
+# manager's engine stopped while jobs run on the workers: the daemon waits
+# through it, nothing fails, nothing runs twice.
 # Needs MLWM_TEST_SWARM_MANAGER, MLWM_TEST_SWARM_NODES, MLWM_TEST_SWARM_DIR,
 # MLWM_TEST_MLWM_IMAGE_TAR (docker save of the mlwm image) and
 # MLWM_TEST_MLWM_IMAGE (its name), MLWM_TEST_S3_ENDPOINT, AWS_*.
@@ -40,6 +42,7 @@ runner:
   node_socket: ${MLWM_TEST_SWARM_NODE_SOCKET:-/run/mlwm-node/docker.sock}
   node_work_dir: ${MLWM_TEST_SWARM_NODE_WORK:-/run/mlwm-node/work}
   node_endpoint: $NODE_EP
+  placement: [node.role==worker]
 CONF
 MODELS=(swarm-a swarm-b swarm-c)
 for m in "${MODELS[@]}"; do write_model "$m" "sleep 4"; done
@@ -99,6 +102,43 @@ for i in "${!NODES[@]}"; do
 done
 CHECKS=$((CHECKS + 1))
 [ "$starts" -eq 3 ] || _fail "3 model container starts across the nodes ($starts)"
+# the manager's engine stopped while jobs run on the workers, started again
+# after they ended: the daemon waits through it; nothing fails, nothing runs twice
+T2=2023-11-07T06:00Z
+since2=$(date +%s)
+upload_time "$T2"
+CHECKS=$((CHECKS + 1))
+wait_for 90 catch_model || _fail "a model container of $T2 runs on a worker"
+"$ROOT/tests/services/swarm.sh" stop-node "${MLWM_TEST_SWARM_DIR:?}" 1
+models_running() {
+    local i
+    for i in "${!NODES[@]}"; do
+        [ "${NODES[$i]}" = "$MANAGER" ] && continue
+        [ -z "$(node "$i" ps -q --filter label=org.mlwm.run-id)" ] || return 0
+    done
+    return 1
+}
+models_done() { ! models_running; }
+CHECKS=$((CHECKS + 1))
+wait_for 60 models_done || _fail "the model containers end while the manager is down"
+# (the daemon did ask meanwhile, and was not answered)
+run metric 'mlwm_docker_requests_total\{operation="task_list",status="0"\}'
+CHECKS=$((CHECKS + 1))
+[ "${OUT:-0}" -gt 0 ] || _fail "the daemon's task listings failed during the outage ($OUT)"
+"$ROOT/tests/services/swarm.sh" start-node "$MLWM_TEST_SWARM_DIR" 1 >/dev/null
+published2() { for m in "${MODELS[@]}"; do marker_exists "$m" "$T2" >/dev/null || return 1; done; }
+CHECKS=$((CHECKS + 1))
+wait_for 120 published2 || _fail "all 3 runs of $T2 are published after the outage"
+run grep -c "\"event\":\"run.failed\".*$(echo "$T2" | tr -d ':')" "$W/daemon.log"
+expect_stdout "0"
+starts2=0
+for i in "${!NODES[@]}"; do
+    starts2=$((starts2 + $(node "$i" events --since "$since2" --until "$(date +%s.%N)" --filter type=container \
+        --filter event=start --filter label=org.mlwm.run-id --format x | wc -l)))
+done
+CHECKS=$((CHECKS + 1))
+[ "$starts2" -eq 3 ] || _fail "3 model container starts for $T2 across the nodes ($starts2)"
+
 # the jobs are removed once their outcome is recorded
 no_jobs() { [ -z "$(docker_ service ls -q --filter label=org.mlwm.job=true)" ]; }
 CHECKS=$((CHECKS + 1))

@@ -483,7 +483,8 @@ TEST_CASE("host configuration: the runner (local, or a Docker Swarm)") {
         "h.yaml",
         "storage: {endpoint: 'http://127.0.0.1:7480'}\nrunner: {type: swarm, manager: "
         "unix:///run/m.sock, image: 'mlwm/mlwm:0.1.0', node_work_dir: /srv/work, node_endpoint: "
-        "'http://10.0.0.1:7480'}\n");
+        "'http://10.0.0.1:7480', placement: [node.role==worker]}\n");
+    CHECK(h.runner.placement == std::vector<std::string>{"node.role==worker"});
     CHECK(h.runner.swarm());
     CHECK(h.runner.manager == "/run/m.sock");
     CHECK(h.runner.node_socket == "/var/run/docker.sock");

@@ -192,6 +192,14 @@ TEST_CASE("Docker request kinds: bounded metric labels") {
     CHECK(request_kind("POST", "/v1.41/images/create?fromImage=x&tag=1") == "image_pull");
     CHECK(request_kind("POST", "/v1.41/build?t=x") == "image_build");
     CHECK(request_kind("GET", "/v1.41/secrets/x/y/z") == "other");
+    // the swarm runner's
+    CHECK(request_kind("GET", "/v1.41/tasks?filters=x") == "task_list");
+    CHECK(request_kind("GET", "/v1.41/nodes") == "node_list");
+    CHECK(request_kind("POST", "/v1.41/services/create") == "service_create");
+    CHECK(request_kind("GET", "/v1.41/services/mlwm-x-a1") == "service_inspect");
+    CHECK(request_kind("DELETE", "/v1.41/services/mlwm-x-a1") == "service_remove");
+    CHECK(request_kind("POST", "/v1.41/services/abc/update?version=3") == "service_update");
+    CHECK(request_kind("GET", "/v1.41/services/abc/logs?stdout=1") == "service_logs");
 }
 
 TEST_CASE("ledger: batch inserts, operator rerun, unfinished runs, late marks, migration") {
