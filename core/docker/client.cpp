@@ -504,7 +504,13 @@ void DockerClient::stop_service(const std::string& name_or_id) {
         update_service(svc->value("ID", name_or_id), version, spec);
         const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
         while (std::chrono::steady_clock::now() < deadline) {
-            if (swarm::job_status(list_tasks(name_or_id)).phase != swarm::JobPhase::running) break;
+            // every task, not only the newest: the update adds a pending one
+            // while the old one is still being shut down
+            const auto tasks = list_tasks(name_or_id);
+            if (std::ranges::none_of(tasks, [](const swarm::Task& t) {
+                    return swarm::job_status({t}).phase == swarm::JobPhase::running;
+                }))
+                break;
             std::this_thread::sleep_for(std::chrono::milliseconds(200));
         }
     }
