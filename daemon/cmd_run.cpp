@@ -3,7 +3,6 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <iostream>
 #include <mutex>
 #include <thread>
@@ -34,15 +33,14 @@ std::vector<config::ConfigIssue> check_containerfiles(
     std::vector<config::ConfigIssue> problems;
     for (const auto& m : models) {
         const fs::path cf = m.file.parent_path() / "Containerfile";
-        std::ifstream in(cf, std::ios::binary);
-        if (!in) {
+        const auto text = util::read_file(cf);
+        if (!text) {
             std::cerr << "note: " << m.file.parent_path().string()
                       << " has no Containerfile: its image " << m.docker_image
                       << " is built elsewhere (mlwm build-image needs one)\n";
             continue;
         }
-        const std::string text{std::istreambuf_iterator<char>(in), {}};
-        auto c = config::check_containerfile(text, cf.string(), !m.inference_artifact.empty(),
+        auto c = config::check_containerfile(*text, cf.string(), !m.inference_artifact.empty(),
                                              m.build_args);
         for (const auto& w : c.warnings) std::cerr << "warning: " << w.str() << "\n";
         problems.insert(problems.end(), c.problems.begin(), c.problems.end());

@@ -13,6 +13,7 @@
 
 #include "artifact/zip.hpp"
 #include "util/hash.hpp"
+#include "util/text.hpp"
 #include "util/time.hpp"
 
 namespace mlwm::artifact {
@@ -21,12 +22,10 @@ namespace fs = std::filesystem;
 namespace {
 
 std::string read_text(const fs::path& p, const std::string& what) {
-    std::ifstream in(p);
-    if (!in)
+    auto text = util::read_file(p);
+    if (!text)
         throw std::invalid_argument(what + " " + p.string() + " does not exist or cannot be read");
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
+    return std::move(*text);
 }
 
 YAML::Node load_yaml(const fs::path& p, const std::string& text, const std::string& what) {

@@ -1,7 +1,5 @@
 #include "run/swarm_execute.hpp"
 
-#include <fstream>
-#include <sstream>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -9,6 +7,7 @@
 
 #include "docker/error.hpp"
 #include "paths/analysis_time.hpp"
+#include "util/text.hpp"
 
 namespace mlwm::run {
 namespace swarm = docker::swarm;
@@ -128,14 +127,6 @@ std::optional<RunReport> parse_job_report(std::string_view log, const std::strin
 
 namespace {
 
-std::string read_text(const std::filesystem::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    if (!in) throw std::runtime_error("cannot read " + p.string());
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
 std::string last_lines(std::string_view text, int n) {
     std::size_t at = text.size();
     while (n-- > 0 && at > 0) {
@@ -165,13 +156,14 @@ std::string submit(const RunPlan& plan, const config::ModelConfig& model, int at
     }
     const std::map<std::string, std::string> labels{{"org.mlwm.job", "true"}};
     const std::string host_yaml = job_host_config(host);
-    const std::string model_yaml = read_text(model.file);
+    const auto model_yaml = util::read_file(model.file);
+    if (!model_yaml) throw std::runtime_error("cannot read " + model.file.string());
     std::vector<swarm::FileRef> configs{
         {.name = swarm::object_name("mlwm-host", host_yaml), .target = kJobHostConfig},
-        {.name = swarm::object_name("mlwm-model-" + plan.model, model_yaml),
+        {.name = swarm::object_name("mlwm-model-" + plan.model, *model_yaml),
          .target = std::string(kJobConfigurations) + "/" + plan.model + "/config.yaml"}};
     configs[0].id = manager.ensure_swarm_object("configs", configs[0].name, host_yaml, labels);
-    configs[1].id = manager.ensure_swarm_object("configs", configs[1].name, model_yaml, labels);
+    configs[1].id = manager.ensure_swarm_object("configs", configs[1].name, *model_yaml, labels);
     std::vector<swarm::FileRef> secrets;
     if (const std::string creds = credentials_file(s3_container_env(host)); !creds.empty()) {
         swarm::FileRef f{

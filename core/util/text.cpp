@@ -1,5 +1,8 @@
 #include "util/text.hpp"
 
+#include <fstream>
+#include <sstream>
+
 namespace mlwm::util {
 
 std::vector<std::string> split(std::string_view text, char sep) {
@@ -10,6 +13,14 @@ std::vector<std::string> split(std::string_view text, char sep) {
         if (at == std::string_view::npos) return out;
         text.remove_prefix(at + 1);
     }
+}
+
+std::optional<std::string> read_file(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return std::nullopt;
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
 }
 
 }  // namespace mlwm::util

@@ -1,6 +1,8 @@
 // Small text helpers shared by the layers.
 #pragma once
 
+#include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -9,5 +11,8 @@ namespace mlwm::util {
 
 // Splits at every `sep`, keeping empty fields: "a,,b" -> {a, "", b}, "" -> {""}.
 std::vector<std::string> split(std::string_view text, char sep);
+
+// A whole file, as is; nullopt when it does not exist or cannot be read.
+std::optional<std::string> read_file(const std::filesystem::path& path);
 
 }  // namespace mlwm::util
