@@ -1,11 +1,14 @@
 // `mlwm validate` and `mlwm run`: model configurations and one-shot runs.
 #include <algorithm>
 #include <atomic>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <mutex>
 #include <thread>
+
+#include <pthread.h>
 
 #include "command.hpp"
 #include "config/containerfile.hpp"
@@ -118,6 +121,61 @@ nlohmann::ordered_json report_json(const run::RunReport& r) {
             {"exit_code", r.exit_code},     {"logs", r.log_dir.string()}};
 }
 
+// Stops the runs' model containers on SIGTERM or SIGINT, and keeps stopping
+// any that start (a create in flight) until the runs end. The signals are
+// taken by a thread of its own (sigtimedwait): blocked, they also reach
+// `mlwm run` as PID 1 of a container (a swarm job), which would otherwise
+// ignore them.
+class StopOnSignal {
+public:
+    StopOnSignal(std::string socket, std::vector<std::string> run_ids, std::atomic<bool>& stopping)
+        : socket_(std::move(socket)), run_ids_(std::move(run_ids)), stopping_(stopping) {
+        sigemptyset(&set_);
+        sigaddset(&set_, SIGTERM);
+        sigaddset(&set_, SIGINT);
+        pthread_sigmask(SIG_BLOCK, &set_, &old_);  // before any other thread starts
+        thread_ = std::thread([this] { watch(); });
+    }
+    ~StopOnSignal() {
+        done_ = true;
+        thread_.join();
+        pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+    }
+    StopOnSignal(const StopOnSignal&) = delete;
+    StopOnSignal& operator=(const StopOnSignal&) = delete;
+
+private:
+    void watch() {
+        const timespec second{1, 0};
+        while (!done_) {
+            const int sig = sigtimedwait(&set_, nullptr, &second);
+            if (sig > 0 && !stopping_) {
+                stopping_ = true;
+                std::cerr << "mlwm run: " << (sig == SIGTERM ? "SIGTERM" : "SIGINT")
+                          << ": stopping the model containers (10 s grace)\n";
+            }
+            if (stopping_) stop_containers();
+        }
+    }
+    void stop_containers() {
+        try {
+            docker::DockerClient docker(socket_);
+            for (const auto& id : run_ids_)
+                for (const auto& c : docker.list_containers({"org.mlwm.run-id=" + id}))
+                    if (c.state == "running" || c.state == "created")
+                        docker.stop_container(c.id, 10);
+        } catch (const std::exception& e) {
+            std::cerr << "mlwm run: stopping the model containers: " << e.what() << "\n";
+        }
+    }
+    std::string socket_;
+    std::vector<std::string> run_ids_;
+    std::atomic<bool>& stopping_;
+    std::atomic<bool> done_{false};
+    sigset_t set_{}, old_{};
+    std::thread thread_;
+};
+
 int run_models(const cli::ParsedArgs& a) {
     const paths::AnalysisTime t = paths::parse_iso8601_time(a.require("analysis-time"));
     Loaded l = load_all(a, a.get("configurations"));
@@ -161,6 +219,7 @@ int run_models(const cli::ParsedArgs& a) {
             for (auto& p : plans)
                 if (p.container.resources.gpus.any())
                     p.container.resources.gpus = {.device_ids = util::split(ids, ',')};
+    for (auto& p : plans) p.container.resources.gpu_delivery = l.host.gpu_delivery;
     const bool json = a.has("json");
     if (a.has("dry-run")) {
         nlohmann::ordered_json all = nlohmann::ordered_json::array();
@@ -199,11 +258,24 @@ int run_models(const cli::ParsedArgs& a) {
     docker::DockerClient docker(a.get("docker-socket").value_or(l.host.docker_socket));
     docker.set_registry_auth(docker::registry_auth_for);  // private registries, as docker pull
     docker.ping();
+    // SIGTERM or SIGINT (the swarm job stopped or cancelled, Ctrl-C): no
+    // container starts any more, the model containers running are stopped
+    // (10 s grace) and the reports say so
+    std::atomic<bool> stopping{false};
+    std::vector<std::string> run_ids;
+    for (const auto& p : plans) run_ids.push_back(p.run_id);
+    StopOnSignal on_signal(a.get("docker-socket").value_or(l.host.docker_socket), run_ids,
+                           stopping);
     const run::ExecuteOptions opts{
         .force = a.has("force"),
         .transfer_concurrency = static_cast<std::size_t>(l.host.transfer_concurrency),
         .keep_failed_runs = l.host.keep_failed_runs,
         .mlwm_version = version::kFullVersion,
+        .job = std::getenv(run::kJobNameVariable) ? std::getenv(run::kJobNameVariable) : "",
+        .before_phase =
+            [&](run::Phase, const std::string&) {
+                if (stopping) throw std::runtime_error("stopped by a signal before it ran");
+            },
         .s3_env = std::any_of(plans.begin(), plans.end(),
                               [](const run::RunPlan& p) { return p.pass_s3_credentials; })
                       ? run::s3_container_env(l.host)

@@ -116,12 +116,25 @@ int cancel_main(const cli::ParsedArgs& a) {
         std::string stopped;
         if (run::is_active(rec->state)) {
             try {
-                if (!docker) docker = std::make_unique<docker::DockerClient>(l.host.docker_socket);
-                for (const auto& c : docker->list_containers({"org.mlwm.run-id=" + id}))
-                    if (c.state == "running" || c.state == "created") {
-                        docker->stop_container(c.id, 10);
-                        stopped += " container " + c.id.substr(0, 12) + " stopped;";
-                    }
+                if (l.host.runner.swarm()) {
+                    // its job: shut down (its `mlwm run` stops the model container), then removed
+                    if (!docker)
+                        docker = std::make_unique<docker::DockerClient>(l.host.runner.manager);
+                    for (const auto& j : docker->list_jobs())
+                        if (j.run_id == id)
+                            stopped += " swarm job " + j.name +
+                                       (docker->stop_service(j.name)
+                                            ? " stopped and removed;"
+                                            : " stopping (its node does not answer);");
+                } else {
+                    if (!docker)
+                        docker = std::make_unique<docker::DockerClient>(l.host.docker_socket);
+                    for (const auto& c : docker->list_containers({"org.mlwm.run-id=" + id}))
+                        if (c.state == "running" || c.state == "created") {
+                            docker->stop_container(c.id, 10);
+                            stopped += " container " + c.id.substr(0, 12) + " stopped;";
+                        }
+                }
             } catch (const std::exception& e) {
                 std::printf(
                     "%s: cancelled in the ledger, but its container could not be "
@@ -165,7 +178,9 @@ std::vector<Command> runs_commands() {
         {spec("cancel", "stop one forecast cycle: no run, no retry, no publication",
               "Marks the model's runs for TIME cancelled in the run ledger (a final state: the\n"
               "daemon neither retries nor publishes them) and stops their running containers\n"
-              "(SIGTERM, SIGKILL after 10 s). 'mlwm rerun' brings a cancelled run back.",
+              "(SIGTERM, SIGKILL after 10 s); with runner: swarm, its job is shut down and "
+              "removed.\n"
+              "'mlwm rerun' brings a cancelled run back.",
               "mlwm cancel persistence 2023-10-01T12:00Z --member 0"),
          cancel_main},
     };

@@ -55,7 +55,16 @@ HostConfig parse_host_config(const std::string& file, const std::string& text) {
                     "missing: a file store needs the folder that holds one folder per bucket");
     }
     const YAML::Node dk = root["docker"];
-    if (r.map(dk, "docker", {"socket"}, false))
+    if (r.map(dk, "docker", {"socket", "gpus"}, false)) {
+        if (auto g = r.string(dk, "gpus", "docker", false)) {
+            if (*g != "requests" && *g != "nvidia-env")
+                r.issue(dk["gpus"], "docker.gpus",
+                        "'" + *g +
+                            "' is not requests (DeviceRequests, as docker run --gpus) or "
+                            "nvidia-env (NVIDIA_VISIBLE_DEVICES, for an nvidia default runtime)");
+            c.gpu_delivery = *g == "nvidia-env" ? docker::GpuDelivery::nvidia_env
+                                                : docker::GpuDelivery::requests;
+        }
         if (auto s = r.string(dk, "socket", "docker", false)) {
             std::string sock = s->starts_with("unix://") ? s->substr(7) : *s;
             if (sock.empty() || sock.front() != '/')
@@ -63,6 +72,7 @@ HostConfig parse_host_config(const std::string& file, const std::string& text) {
                         "'" + *s + "': expected an absolute socket path or unix:///PATH");
             c.docker_socket = sock;
         }
+    }
     dir(root, "work_dir", "", c.work_dir);
     dir(root, "configurations_dir", "", c.configurations_dir);
     dir(root, "state_dir", "", c.state_dir);
@@ -108,7 +118,7 @@ HostConfig parse_host_config(const std::string& file, const std::string& text) {
     const YAML::Node rn = root["runner"];
     if (r.map(rn, "runner",
               {"type", "manager", "image", "node_socket", "node_work_dir", "node_endpoint",
-               "gpu_kind", "placement"},
+               "gpu_kind", "placement", "node_grace"},
               false)) {
         RunnerConfig& x = c.runner;
         if (auto t = r.string(rn, "type", "runner", false)) {
@@ -141,6 +151,11 @@ HostConfig parse_host_config(const std::string& file, const std::string& text) {
         }
         if (auto v = r.string(rn, "gpu_kind", "runner", false)) x.gpu_kind = *v;
         x.placement = r.string_list(rn, "placement", "runner");
+        if (auto d = r.duration(rn, "node_grace", "runner")) {
+            if (d->count() < 1)
+                r.issue(rn["node_grace"], "runner.node_grace", "must be at least 1 second");
+            x.node_grace = *d;
+        }
         if (x.swarm() && x.manager.empty())
             r.issue(rn, "runner.manager", "missing: a swarm runner needs a manager's socket");
         if (x.swarm() && x.image.empty())
@@ -166,6 +181,7 @@ std::vector<std::string> changed_host_keys(const HostConfig& a, const HostConfig
     differ("storage.virtual_hosted", a.s3.virtual_hosted != b.s3.virtual_hosted);
     differ("storage.root", a.file_root != b.file_root);
     differ("docker.socket", a.docker_socket != b.docker_socket);
+    differ("docker.gpus", a.gpu_delivery != b.gpu_delivery);
     differ("work_dir", a.work_dir != b.work_dir);
     differ("configurations_dir", a.configurations_dir != b.configurations_dir);
     differ("state_dir", a.state_dir != b.state_dir);
@@ -182,7 +198,8 @@ std::vector<std::string> changed_host_keys(const HostConfig& a, const HostConfig
                a.runner.image != b.runner.image || a.runner.node_socket != b.runner.node_socket ||
                a.runner.node_work_dir != b.runner.node_work_dir ||
                a.runner.node_endpoint != b.runner.node_endpoint ||
-               a.runner.gpu_kind != b.runner.gpu_kind || a.runner.placement != b.runner.placement);
+               a.runner.gpu_kind != b.runner.gpu_kind || a.runner.placement != b.runner.placement ||
+               a.runner.node_grace != b.runner.node_grace);
     return out;
 }
 

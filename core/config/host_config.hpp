@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "docker/container_spec.hpp"
 #include "storage/s3_config.hpp"
 
 namespace mlwm::config {
@@ -25,6 +26,9 @@ struct RunnerConfig {
     std::string node_endpoint;  // the S3 endpoint as the nodes reach it (default: storage's)
     std::string gpu_kind = "NVIDIA-GPU";  // the nodes' generic resource that counts GPUs
     std::vector<std::string> placement;   // the jobs' placement constraints, e.g. node.role==worker
+    // a job whose node is down (GET /nodes) this long is given up: its next
+    // attempt goes elsewhere (the node's task would stay `running` forever)
+    std::chrono::seconds node_grace{60};
     bool swarm() const { return type == "swarm"; }
 };
 
@@ -36,6 +40,8 @@ struct HostConfig {
     storage::S3Settings s3;
     std::filesystem::path file_root;  // storage_type file
     std::string docker_socket = "/var/run/docker.sock";
+    // docker.gpus: how model containers get their GPUs (requests | nvidia-env)
+    docker::GpuDelivery gpu_delivery = docker::GpuDelivery::requests;
     std::filesystem::path work_dir = "/var/lib/mlwm/work";
     std::filesystem::path configurations_dir = "/etc/mlwm/configurations";
     std::filesystem::path state_dir = "/var/lib/mlwm/state";

@@ -133,8 +133,8 @@ std::string request_kind(const std::string& method, const std::string& target) {
             return seg[0] == "_ping" ? "ping" : std::string(seg[0]);
         }
         if (seg[0] == "build") return "image_build";
-        if (seg[0] == "tasks" || seg[0] == "nodes")
-            return std::string(seg[0].substr(0, 4)) + "_list";
+        if (seg[0] == "tasks" || seg[0] == "nodes" || seg[0] == "services")
+            return std::string(seg[0].substr(0, seg[0].size() - 1)) + "_list";
         return "other";
     }
     if (seg[0] == "containers") {
@@ -495,26 +495,43 @@ void DockerClient::remove_service(const std::string& name_or_id) {
          {.method = "DELETE", .target = path("/services/" + url_encode(name_or_id))}, {200, 404});
 }
 
-void DockerClient::stop_service(const std::string& name_or_id) {
-    if (const auto svc = inspect_service(name_or_id)) {
-        nlohmann::json spec = svc->value("Spec", nlohmann::json::object());
-        spec["TaskTemplate"]["Placement"]["Constraints"] = {"node.labels.mlwm-stopped==true"};
+bool DockerClient::release_service(const std::string& name_or_id) {
+    const auto svc = inspect_service(name_or_id);
+    if (!svc) return true;
+    // every task, not only the newest: a placement update adds a pending one
+    // while the old one is still being shut down
+    if (std::ranges::none_of(list_tasks(name_or_id), [](const swarm::Task& t) {
+            return swarm::job_status({t}).phase == swarm::JobPhase::running;
+        })) {
+        remove_service(name_or_id);
+        return true;
+    }
+    nlohmann::json spec = svc->value("Spec", nlohmann::json::object());
+    const nlohmann::json stopped = {swarm::kStoppedConstraint};
+    if (spec["TaskTemplate"]["Placement"]["Constraints"] != stopped) {
+        spec["TaskTemplate"]["Placement"]["Constraints"] = stopped;
         const auto version =
             svc->value("Version", nlohmann::json::object()).value("Index", std::uint64_t{0});
         update_service(svc->value("ID", name_or_id), version, spec);
-        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-        while (std::chrono::steady_clock::now() < deadline) {
-            // every task, not only the newest: the update adds a pending one
-            // while the old one is still being shut down
-            const auto tasks = list_tasks(name_or_id);
-            if (std::ranges::none_of(tasks, [](const swarm::Task& t) {
-                    return swarm::job_status({t}).phase == swarm::JobPhase::running;
-                }))
-                break;
-            std::this_thread::sleep_for(std::chrono::milliseconds(200));
-        }
     }
-    remove_service(name_or_id);
+    return false;
+}
+
+bool DockerClient::stop_service(const std::string& name_or_id) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    for (;;) {
+        if (release_service(name_or_id)) return true;
+        if (std::chrono::steady_clock::now() >= deadline) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+}
+
+std::vector<swarm::JobRef> DockerClient::list_jobs() {
+    const std::string op = "list swarm jobs";
+    const nlohmann::json filters = {{"label", {"org.mlwm.job=true"}}};
+    return swarm::parse_jobs(parse_json(
+        op, call(op, {.method = "GET",
+                      .target = path("/services?filters=" + url_encode(filters.dump()))})));
 }
 
 std::vector<swarm::Task> DockerClient::list_tasks(const std::string& service) {

@@ -119,10 +119,16 @@ public:
     // `version`: Version.Index from inspect_service (the update is refused if it changed)
     void update_service(const std::string& id, std::uint64_t version, const nlohmann::json& spec);
     void remove_service(const std::string& name_or_id);  // one that is gone already: fine
-    // Stops a job whose task may still run, then removes it: deleting such a
-    // service left its container running on Docker 20.10 (moby#44312), so its
-    // placement is first made impossible, which makes the swarm shut the task down.
-    void stop_service(const std::string& name_or_id);
+    // Releases a job without waiting: removes it when no task of it is on a
+    // node (true; also when it is gone), else makes its placement impossible,
+    // which makes the swarm shut the task down (also on a node that is away,
+    // when it comes back), and keeps it (false): deleting a service whose task
+    // runs left its container running on Docker 20.10 (moby#44312).
+    bool release_service(const std::string& name_or_id);
+    // release_service, waiting up to 30 s for the task to end; false: the
+    // job is still on a node (e.g. one that is down), stopped but not removed.
+    bool stop_service(const std::string& name_or_id);
+    std::vector<swarm::JobRef> list_jobs();  // the services labelled org.mlwm.job=true
     std::vector<swarm::Task> list_tasks(const std::string& service);
     nlohmann::json list_nodes();
     // The job's stdout and stderr, in the order written (one task).

@@ -50,6 +50,20 @@ nlohmann::json create_body(const ContainerSpec& spec) {
     if (!spec.entrypoint.empty()) body["Entrypoint"] = spec.entrypoint;
     nlohmann::json env = nlohmann::json::array();
     for (const auto& [k, v] : spec.env) env.push_back(k + "=" + v);
+    const GpuRequest& g = spec.resources.gpus;
+    const bool gpus_by_env = spec.resources.gpu_delivery == GpuDelivery::nvidia_env && g.any();
+    if (gpus_by_env) {
+        if (g.count > 0)
+            throw std::invalid_argument(
+                "resources.gpus: a count cannot be given as NVIDIA_VISIBLE_DEVICES (docker.gpus: "
+                "nvidia-env): list the GPU ids, or give the host a gpus: list to assign from");
+        std::string ids = "all";
+        if (!g.all) {
+            ids.clear();
+            for (const auto& id : g.device_ids) ids += (ids.empty() ? "" : ",") + id;
+        }
+        env.push_back("NVIDIA_VISIBLE_DEVICES=" + ids);
+    }
     body["Env"] = env;
     body["Labels"] = spec.labels;
     if (!spec.working_dir.empty()) body["WorkingDir"] = spec.working_dir;
@@ -89,7 +103,7 @@ nlohmann::json create_body(const ContainerSpec& spec) {
     }
     if (!devices.empty()) host["Devices"] = devices;
     if (!cdi.empty()) host["DeviceRequests"].push_back({{"Driver", "cdi"}, {"DeviceIDs", cdi}});
-    if (r.gpus.any()) {
+    if (r.gpus.any() && !gpus_by_env) {
         nlohmann::json req{
             {"Driver", ""}, {"Capabilities", {{"gpu"}}}, {"Options", nlohmann::json::object()}};
         if (r.gpus.all) {

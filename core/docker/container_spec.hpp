@@ -45,6 +45,12 @@ Device parse_device(std::string_view text);
 // A CDI fully qualified name: VENDOR/CLASS=NAME, VENDOR a domain-like name.
 bool is_cdi_name(std::string_view text);
 
+// How a container gets its GPUs: DeviceRequests (`docker run --gpus`, the
+// NVIDIA container toolkit's hook), or the variable NVIDIA_VISIBLE_DEVICES,
+// which an engine whose default runtime is nvidia honours (a cluster's nodes
+// often are set up so; a count cannot be said this way, ids can).
+enum class GpuDelivery { requests, nvidia_env };
+
 struct Resources {
     std::vector<Device> devices;
     std::optional<std::int64_t> memory_bytes;
@@ -52,6 +58,7 @@ struct Resources {
     std::optional<std::int64_t> pids_limit;
     std::optional<std::int64_t> shm_size_bytes;
     GpuRequest gpus;
+    GpuDelivery gpu_delivery = GpuDelivery::requests;
 };
 
 struct ContainerSpec {

@@ -31,7 +31,9 @@ nlohmann::json service_create_body(const JobSpec& s) {
                                 {"Labels", s.labels},
                                 {"Mounts", mounts},
                                 {"Configs", files(s.configs, "ConfigID", "ConfigName")},
-                                {"Secrets", files(s.secrets, "SecretID", "SecretName")}};
+                                {"Secrets", files(s.secrets, "SecretID", "SecretName")},
+                                // time for `mlwm run` to stop its model container (10 s)
+                                {"StopGracePeriod", std::int64_t{30} * 1000 * 1000 * 1000}};
     nlohmann::json reservations = nlohmann::json::object();
     nlohmann::json limits = nlohmann::json::object();
     if (s.gpus > 0)
@@ -150,6 +152,55 @@ std::map<std::string, int> generic_resources(const nlohmann::json& nodes, std::s
         out[n.value("ID", "")] = count;
     }
     return out;
+}
+
+std::vector<JobRef> parse_jobs(const nlohmann::json& services) {
+    std::vector<JobRef> out;
+    if (!services.is_array()) return out;
+    for (const auto& svc : services) {
+        if (!svc.is_object()) continue;
+        const auto spec = svc.value("Spec", nlohmann::json::object());
+        const auto labels = spec.value("Labels", nlohmann::json::object());
+        if (!labels.is_object() || labels.value("org.mlwm.job", "") != "true") continue;
+        JobRef j{.name = spec.value("Name", ""), .run_id = labels.value("org.mlwm.job.run-id", "")};
+        try {
+            j.attempt = std::stoi(labels.value("org.mlwm.job.attempt", "0"));
+        } catch (const std::exception&) {
+        }
+        out.push_back(std::move(j));
+    }
+    return out;
+}
+
+std::map<std::string, NodeState> node_states(const nlohmann::json& nodes) {
+    std::map<std::string, NodeState> out;
+    if (!nodes.is_array()) return out;
+    for (const auto& n : nodes) {
+        if (!n.is_object()) continue;
+        const auto status = n.value("Status", nlohmann::json::object());
+        const auto desc = n.value("Description", nlohmann::json::object());
+        out[n.value("ID", "")] = {.hostname = desc.value("Hostname", ""),
+                                  .state = status.value("State", "unknown"),
+                                  .message = status.value("Message", "")};
+    }
+    return out;
+}
+
+std::chrono::seconds NodeWatch::observe(const std::string& node_id,
+                                        const std::optional<NodeState>& node,
+                                        std::chrono::steady_clock::time_point now) {
+    if (node_id != node_id_) {  // a new task, on another node
+        node_id_ = node_id;
+        away_since_.reset();
+    }
+    // (unknown: not heard from since a manager took over -- every node is,
+    // for seconds; one that stays silent is marked down)
+    if (node && (node->state == "ready" || node->state == "unknown")) {
+        away_since_.reset();
+        return std::chrono::seconds(0);
+    }
+    if (!away_since_) away_since_ = now;
+    return std::chrono::duration_cast<std::chrono::seconds>(now - *away_since_);
 }
 
 }  // namespace mlwm::docker::swarm

@@ -11,6 +11,7 @@
 // cannot use network `none`.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -50,6 +51,9 @@ struct JobSpec {
     std::vector<FileRef> configs, secrets;
     std::vector<std::string> networks;  // e.g. "host"; none: the engine's default
 };
+
+// The placement constraint no node meets: a job given it is shut down.
+inline constexpr const char* kStoppedConstraint = "node.labels.mlwm-stopped==true";
 
 // A name for a config or secret that cannot change: `prefix` + a digest of its content.
 std::string object_name(std::string_view prefix, std::string_view data);
@@ -93,5 +97,38 @@ JobStatus job_status(const std::vector<Task>& tasks);
 // GET /nodes -> per ready, active node: how many generic resources of `kind`
 // it advertises. A job asking for more than the largest would wait forever.
 std::map<std::string, int> generic_resources(const nlohmann::json& nodes, std::string_view kind);
+
+// GET /services -> the mlwm jobs among them (label org.mlwm.job=true):
+// the run and attempt each is (from its labels).
+struct JobRef {
+    std::string name, run_id;
+    int attempt = 0;
+};
+std::vector<JobRef> parse_jobs(const nlohmann::json& services);
+
+// GET /nodes -> each node's state as the managers see it.
+struct NodeState {
+    std::string hostname;
+    std::string state;  // ready, down, unknown, disconnected
+    std::string message;
+};
+std::map<std::string, NodeState> node_states(const nlohmann::json& nodes);
+
+// How long the node of a running job has been away (pure; one per attempt):
+// a node that is not `ready` leaves its task `running` forever, and nothing
+// is rescheduled, so the caller gives the job up after a grace period.
+class NodeWatch {
+public:
+    // `node_id` runs the job; `node` its state (nullopt: not listed, i.e.
+    // removed from the swarm). Returns how long it has been down,
+    // disconnected or missing (0: ready, or unknown -- every node is unknown
+    // for seconds after a manager restarts or another one takes over).
+    std::chrono::seconds observe(const std::string& node_id, const std::optional<NodeState>& node,
+                                 std::chrono::steady_clock::time_point now);
+
+private:
+    std::string node_id_;
+    std::optional<std::chrono::steady_clock::time_point> away_since_;
+};
 
 }  // namespace mlwm::docker::swarm

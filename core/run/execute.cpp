@@ -357,6 +357,16 @@ private:
         phase(Phase::publishing);
         const auto t_up = Clock::now();
         const auto deadline = phase_deadline(plan_.publishing_timeout);
+        // another attempt published meanwhile (on a cluster: the one started
+        // when this one's node was lost): its outputs are not overwritten
+        if (!opts_.force && marker_store_->head(plan_.marker.key)) {
+            rep_.outcome = Outcome::already_done;
+            rep_.message = "another attempt published " + plan_.marker.uri() +
+                           " meanwhile; this attempt's outputs were not uploaded";
+            release_container();
+            remove_run_folders(plan_);
+            return rep_;
+        }
         nlohmann::ordered_json outputs = nlohmann::ordered_json::object();
         for (const auto& out : plan_.outputs) {
             const auto store = stores_(out.place.bucket);
@@ -388,6 +398,7 @@ private:
                                       {"exit_code", outcome_.exit_code},
                                       {"mlwm_version", opts_.mlwm_version},
                                       {"outputs", outputs}};
+        if (!opts_.job.empty()) marker["job"] = opts_.job;
         util::failpoint("publishing");
         const auto put = marker_store_->put_string(
             plan_.marker.key, marker.dump(2) + "\n",

@@ -54,6 +54,9 @@ struct RunReport {
     // container had succeeded and only publishing needs another try
     Phase failed_in = Phase::checking;
     std::vector<std::string> notes;  // what went wrong without failing the run
+    // not the run's fault (its cluster node was lost): the next attempt, if
+    // the model's attempts allow one, starts at once instead of after a backoff
+    bool retry_at_once = false;
     bool ok() const { return outcome == Outcome::succeeded || outcome == Outcome::already_done; }
 };
 
@@ -72,6 +75,8 @@ struct ExecuteOptions {
     std::size_t transfer_concurrency = 64;
     int keep_failed_runs = 10;
     std::string mlwm_version;
+    // the swarm job this run is (a cluster's attempt): written in the marker
+    std::string job;
     // Called before each phase starts ("staging", "launching", "running" with
     // the container id, "publishing"): the daemon writes its ledger here,
     // before the action (write-ahead). May throw to abort the run.

@@ -25,7 +25,10 @@ std::string job_host_config(const config::HostConfig& host) {
         y << YAML::Key << "virtual_hosted" << YAML::Value << *host.s3.virtual_hosted;
     y << YAML::EndMap;
     y << YAML::Key << "docker" << YAML::Value << YAML::BeginMap << YAML::Key << "socket"
-      << YAML::Value << host.runner.node_socket << YAML::EndMap;
+      << YAML::Value << host.runner.node_socket;
+    if (host.gpu_delivery == docker::GpuDelivery::nvidia_env)
+        y << YAML::Key << "gpus" << YAML::Value << "nvidia-env";
+    y << YAML::EndMap;
     y << YAML::Key << "work_dir" << YAML::Value << host.runner.node_work_dir.string();
     y << YAML::Key << "configurations_dir" << YAML::Value << kJobConfigurations;
     y << YAML::Key << "state_dir" << YAML::Value
@@ -74,6 +77,7 @@ swarm::JobSpec job_spec(const RunPlan& plan, int attempt, bool force,
                 {"org.mlwm.job.model", plan.model},
                 {"org.mlwm.job.attempt", std::to_string(attempt)}};
     j.env.push_back(std::string(kJobGpuResourceVariable) + "=" + runner.gpu_kind);
+    j.env.push_back(std::string(kJobNameVariable) + "=" + j.name);
     if (!secrets.empty())
         j.env.push_back(std::string("AWS_SHARED_CREDENTIALS_FILE=/run/secrets/") + kJobCredentials);
     // the node's engine and work folder, at the paths they have on the node:
@@ -196,6 +200,30 @@ auto through_outages(std::chrono::steady_clock::time_point deadline, F f) {
     }
 }
 
+// Why the job's node counts as lost (away longer than runner.node_grace), or nullopt.
+std::optional<std::string> node_lost(docker::DockerClient& manager, const std::string& node_id,
+                                     swarm::NodeWatch& watch, const config::RunnerConfig& runner) {
+    if (node_id.empty()) return std::nullopt;
+    std::optional<swarm::NodeState> node;
+    try {
+        const auto nodes = swarm::node_states(manager.list_nodes());
+        const auto it = nodes.find(node_id);
+        if (it == nodes.end() && nodes.empty()) return std::nullopt;  // an odd answer
+        if (it != nodes.end()) node = it->second;
+    } catch (const std::exception&) {
+        return std::nullopt;  // the manager does not answer: nothing is known about the node
+    }
+    const auto away = watch.observe(node_id, node, std::chrono::steady_clock::now());
+    if (away < runner.node_grace) return std::nullopt;
+    const std::string what = node ? (node->hostname.empty() ? "" : node->hostname + " ") + "(" +
+                                        node_id.substr(0, 12) + ") is " + node->state +
+                                        (node->message.empty() ? "" : " (" + node->message + ")")
+                                  : node_id.substr(0, 12) + " left the swarm";
+    return "its node " + what + " since " + std::to_string(away.count()) +
+           " s, longer than runner.node_grace (" + std::to_string(runner.node_grace.count()) +
+           " s): given up, so that the run's next attempt can go to another node";
+}
+
 }  // namespace
 
 RunReport execute_on_swarm(const RunPlan& plan, const config::ModelConfig& model, int attempt,
@@ -232,11 +260,30 @@ RunReport execute_on_swarm(const RunPlan& plan, const config::ModelConfig& model
         r.container_id = name;  // from here on, the job is the caller's to remove
         phase(Phase::running, name);
         swarm::JobStatus st;
+        swarm::NodeWatch watch;
+        auto next_node_check = std::chrono::steady_clock::now();
         for (;;) {
-            st = swarm::job_status(
-                through_outages(backstop, [&] { return manager.list_tasks(name); }));
+            const auto tasks = through_outages(backstop, [&] { return manager.list_tasks(name); });
+            st = swarm::job_status(tasks);
             if (st.phase == swarm::JobPhase::succeeded || st.phase == swarm::JobPhase::failed)
                 break;
+            if (tasks.empty() && !through_outages(backstop, [&] {
+                    return manager.inspect_service(name).has_value();
+                })) {
+                r.message = "the swarm job " + name + " was removed (mlwm cancel, or an operator)";
+                return r;
+            }
+            if (st.phase == swarm::JobPhase::running &&
+                std::chrono::steady_clock::now() >= next_node_check) {
+                next_node_check = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+                if (const auto lost = node_lost(manager, st.node_id, watch, host.runner)) {
+                    // stopped where it is once its node returns; removed after
+                    manager.release_service(name);
+                    r.retry_at_once = true;
+                    r.message = "the swarm job " + name + " was given up: " + *lost;
+                    return r;
+                }
+            }
             if (std::chrono::steady_clock::now() > backstop) {
                 manager.stop_service(name);
                 r.outcome = Outcome::timed_out;

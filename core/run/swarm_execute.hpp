@@ -28,6 +28,8 @@ inline constexpr const char* kJobCredentials = "mlwm-s3-credentials";  // under 
 // The job's variable naming the generic resource its GPUs are (`mlwm run`
 // then gives the model container the ids in DOCKER_RESOURCE_<that name>).
 inline constexpr const char* kJobGpuResourceVariable = "MLWM_SWARM_GPU_RESOURCE";
+// The job's variable holding its own name (written in the run's marker).
+inline constexpr const char* kJobNameVariable = "MLWM_SWARM_JOB";
 
 // The mlwm.yaml of the job's `mlwm run` on a node (pure).
 std::string job_host_config(const config::HostConfig& host);

@@ -46,4 +46,10 @@ bool is_stray(const FoundContainer& c, std::optional<RunState> state, const std:
     }
 }
 
+bool is_stray_job(int job_attempt, std::optional<RunState> state, int recorded_attempt) {
+    if (!state) return false;
+    const bool waited = *state == RunState::launching || *state == RunState::running;
+    return !(waited && job_attempt == recorded_attempt + 1);
+}
+
 }  // namespace mlwm::schedule

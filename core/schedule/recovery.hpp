@@ -52,4 +52,10 @@ std::string_view recovery_action_name(Recovery::Action a);
 // flight); the recorded container of a run in `running` or `publishing`.
 bool is_stray(const FoundContainer& c, std::optional<RunState> state, const std::string& recorded);
 
+// The same for a swarm job, attempt `job_attempt` (1-based) of a run whose
+// ledger row says `state` at `recorded_attempt` attempts made (pure): kept
+// while the run waits for that attempt (launching: its submission may be in
+// flight; running), and when this ledger does not know the run.
+bool is_stray_job(int job_attempt, std::optional<RunState> state, int recorded_attempt);
+
 }  // namespace mlwm::schedule

@@ -39,7 +39,8 @@ FinishPlan plan_finish(const std::optional<ledger::RunRecord>& rec, const run::R
         const storage::RetryPolicy policy{
             max_attempts, retry_delay,
             std::max<std::chrono::milliseconds>(retry_delay, std::chrono::minutes(15))};
-        const auto wait = storage::backoff(policy, attempt, jitter);
+        const auto wait = rep.retry_at_once ? std::chrono::milliseconds(0)
+                                            : storage::backoff(policy, attempt, jitter);
         p.retry_at = now + std::chrono::duration_cast<std::chrono::seconds>(wait).count();
     }
     // the model succeeded, publishing failed: publishing alone is tried again

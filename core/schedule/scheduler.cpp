@@ -518,6 +518,7 @@ void Scheduler::launch(const config::ModelConfig& m, const paths::AnalysisTime& 
                        std::optional<run::Resume> resume) {
     run::RunPlan plan = run::plan_run(m, t, member, s_.host.work_dir);
     if (!gpus.empty()) plan.container.resources.gpus = {.device_ids = gpus};
+    plan.container.resources.gpu_delivery = s_.host.gpu_delivery;
     s_.ledger->set_gpus(plan.run_id, join(gpus));
     const auto rec = s_.ledger->get(plan.run_id);
     const bool force = rec && rec->force;
@@ -594,7 +595,7 @@ void Scheduler::remove_container(const run::RunReport& report) {
         return;
     try {
         if (s_.swarm)
-            s_.swarm->remove_service(report.container_id);
+            s_.swarm->release_service(report.container_id);  // (else removed by the sweep)
         else
             s_.docker->remove_container(report.container_id, true);
     } catch (const std::exception& e) {
@@ -606,7 +607,7 @@ void Scheduler::remove_container(const run::RunReport& report) {
 }
 
 void Scheduler::sweep_strays() {
-    if (s_.swarm) return;  // jobs are removed after their outcome is recorded
+    if (s_.swarm) return sweep_stray_jobs();
     const auto found = s_.docker->list_containers({"org.mlwm.managed=true"});
     for (const auto& c : found) {
         const auto run = c.labels.find("org.mlwm.run-id");
@@ -626,6 +627,29 @@ void Scheduler::sweep_strays() {
         } catch (const std::exception& e) {
             s_.log->warn(ev::kDaemonError,
                          "removing stray container " + c.id.substr(0, 12) + " failed: " + e.what(),
+                         ctx);
+        }
+    }
+}
+
+// Jobs no attempt waits for: one given up while its node was away (kept,
+// stopped, until the node is back or gone), or one whose removal failed.
+void Scheduler::sweep_stray_jobs() {
+    for (const auto& j : s_.swarm->list_jobs()) {
+        const auto rec = s_.ledger->get(j.run_id);  // read after the listing
+        if (!is_stray_job(j.attempt, rec ? std::optional(rec->state) : std::nullopt,
+                          rec ? rec->attempt : 0))
+            continue;
+        const telemetry::LogContext ctx = ctx_of(*rec);
+        try {
+            if (s_.swarm->release_service(j.name))
+                s_.log->info(ev::kContainerStrayRemoved,
+                             "removed swarm job " + j.name +
+                                 ": no attempt of the run waits for it (" +
+                                 std::string(state_name(rec->state)) + ")",
+                             ctx);
+        } catch (const std::exception& e) {
+            s_.log->warn(ev::kDaemonError, "removing swarm job " + j.name + " failed: " + e.what(),
                          ctx);
         }
     }

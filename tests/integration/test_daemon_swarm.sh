@@ -9,7 +9,10 @@
 # none and a read-only input, no job left; a SIGKILL of the daemon while jobs
 # run: the restarted daemon adopts them by name, nothing runs twice; the
 # manager's engine stopped while jobs run on the workers: the daemon waits
-# through it, nothing fails, nothing runs twice.
+# through it, nothing fails, nothing runs twice; a worker's link cut: after
+# runner.node_grace the run completes on the other worker, one marker, the
+# late attempt overwrites nothing; a worker's engine restarted mid-run: the
+# run is retried and completes.
 # Needs MLWM_TEST_SWARM_MANAGER, MLWM_TEST_SWARM_NODES, MLWM_TEST_SWARM_DIR,
 # MLWM_TEST_MLWM_IMAGE_TAR (docker save of the mlwm image) and
 # MLWM_TEST_MLWM_IMAGE (its name), MLWM_TEST_S3_ENDPOINT, AWS_*.
@@ -43,6 +46,7 @@ runner:
   node_work_dir: ${MLWM_TEST_SWARM_NODE_WORK:-/run/mlwm-node/work}
   node_endpoint: $NODE_EP
   placement: [node.role==worker]
+  node_grace: PT5S
 CONF
 MODELS=(swarm-a swarm-b swarm-c)
 for m in "${MODELS[@]}"; do write_model "$m" "sleep 4"; done
@@ -139,9 +143,124 @@ done
 CHECKS=$((CHECKS + 1))
 [ "$starts2" -eq 3 ] || _fail "3 model container starts for $T2 across the nodes ($starts2)"
 
-# the jobs are removed once their outcome is recorded
+# --- a worker's link cut while its model runs: the manager sees the node
+# down; after runner.node_grace the daemon gives the job up and the run's
+# next attempt runs on the other worker; the late attempt, back on the
+# network, finds the marker and uploads nothing
+for m in "${MODELS[@]}"; do
+    write_model "$m" "hostname >/volume/outputs/forecast.zarr/signature && sleep 15" "max_attempts: 3
+retry_delay: PT2S"
+done
+kill -HUP "$DPID"
+CHECKS=$((CHECKS + 1))
+wait_for 10 grep -q '"event":"config.reloaded"' "$W/daemon.log" || _fail "the models are reloaded"
+# the node and run of a running model container, "INDEX RUN_ID", into $W/found
+model_on_worker() {
+    local i r
+    for i in "${!NODES[@]}"; do
+        [ "${NODES[$i]}" = "$MANAGER" ] && continue
+        r=$(node "$i" ps --filter label=org.mlwm.run-id --format '{{.Label "org.mlwm.run-id"}}' | head -n 1)
+        [ -n "$r" ] && echo "$i $r" >"$W/found" && return 0
+    done
+    return 1
+}
+T3=2023-11-07T12:00Z
+since3=$(date +%s)
+upload_time "$T3"
+CHECKS=$((CHECKS + 1))
+wait_for 90 model_on_worker || _fail "a model container of $T3 runs on a worker"
+read -r CUT CUT_RUN <"$W/found"
+CUT_MODEL=${CUT_RUN%%/*}
+echo "cutting node $((CUT + 1))'s link while it runs $CUT_RUN"
+"$ROOT/tests/services/swarm.sh" cut "$MLWM_TEST_SWARM_DIR" "$((CUT + 1))"
+published3() { for m in "${MODELS[@]}"; do marker_exists "$m" "$T3" >/dev/null || return 1; done; }
+CHECKS=$((CHECKS + 1))
+wait_for 180 published3 || _fail "all 3 runs of $T3 are published while node $((CUT + 1)) is cut off"
+CHECKS=$((CHECKS + 1))
+grep -q "\"event\":\"run.failed\".*given up.*runner.node_grace" "$W/daemon.log" ||
+    _fail "the daemon gave the lost node's job up"
+aws_ s3 cp --only-show-errors "s3://mlwm-outputs/$(marker_key "$CUT_MODEL" "$T3")" "$W/marker3.json"
+run /usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["job"])' "$W/marker3.json"
+CHECKS=$((CHECKS + 1))
+case $OUT in *-a2) ;; *) _fail "the marker is the second attempt's ($OUT)" ;; esac
+sig_key="$(key "$CUT_MODEL" "$T3")/signature"
+aws_ s3 cp --only-show-errors "s3://mlwm-outputs/$sig_key" "$W/sig-before"
+# the link back: the late attempt wakes up; it must not overwrite anything
+"$ROOT/tests/services/swarm.sh" heal "$MLWM_TEST_SWARM_DIR" "$((CUT + 1))"
+late_done() {
+    [ -z "$(node "$CUT" ps -q --filter label=org.mlwm.run-id)" ] &&
+        [ -z "$(node "$CUT" ps -q --filter label=com.docker.swarm.service.name)" ]
+}
+CHECKS=$((CHECKS + 1))
+wait_for 120 late_done || _fail "the late attempt on node $((CUT + 1)) ends after the heal"
+aws_ s3 cp --only-show-errors "s3://mlwm-outputs/$sig_key" "$W/sig-after"
+aws_ s3 cp --only-show-errors "s3://mlwm-outputs/$(marker_key "$CUT_MODEL" "$T3")" "$W/marker3b.json"
+run cmp "$W/marker3.json" "$W/marker3b.json"
+expect_status 0
+run cmp "$W/sig-before" "$W/sig-after"
+expect_status 0
+# the published signature is the container of the second attempt, on another node
+other_starts=""
+for i in "${!NODES[@]}"; do
+    [ "$i" = "$CUT" ] && continue
+    other_starts+=$(node "$i" events --since "$since3" --until "$(date +%s.%N)" --filter type=container --filter event=start \
+        --filter "label=org.mlwm.run-id=$CUT_RUN" --format '{{.ID}} ')
+done
+CHECKS=$((CHECKS + 1))
+case " $other_starts" in *" $(cat "$W/sig-after")"*) ;; *) _fail "the output is the second attempt's model's ($(cat "$W/sig-after") not in: $other_starts)" ;; esac
+# (every failure of $T3 is a job given up; another run may have been on the node too)
+run sh -c "grep '\"event\":\"run.failed\".*$(echo "$T3" | tr -d ':')' '$W/daemon.log' | grep -vc 'given up'"
+expect_stdout "0"
+
+# --- a worker's engine restarted while its model runs: the run is retried and completes
+T4=2023-11-07T18:00Z
+upload_time "$T4"
+CHECKS=$((CHECKS + 1))
+wait_for 90 model_on_worker || _fail "a model container of $T4 runs on a worker"
+read -r RESTARTED RESTARTED_RUN <"$W/found"
+echo "restarting node $((RESTARTED + 1))'s dockerd while it runs $RESTARTED_RUN"
+"$ROOT/tests/services/swarm.sh" stop-node "$MLWM_TEST_SWARM_DIR" "$((RESTARTED + 1))"
+"$ROOT/tests/services/swarm.sh" start-node "$MLWM_TEST_SWARM_DIR" "$((RESTARTED + 1))" >/dev/null
+published4() { for m in "${MODELS[@]}"; do marker_exists "$m" "$T4" >/dev/null || return 1; done; }
+CHECKS=$((CHECKS + 1))
+wait_for 180 published4 || _fail "all 3 runs of $T4 are published after node $((RESTARTED + 1))'s restart"
+CHECKS=$((CHECKS + 1))
+wait_for 30 state_is "$RESTARTED_RUN" succeeded || _fail "$RESTARTED_RUN succeeded ($(ledger_state "$RESTARTED_RUN"))"
+run ledger_row "$RESTARTED_RUN"
+expect_stdout_contains '"attempt": 1'
+
+# --- mlwm cancel of a run whose job runs: the job is shut down (its `mlwm
+# run` stops the model container) and removed; the run is cancelled, unpublished
+T5=2023-11-08T00:00Z
+upload_time "$T5"
+CHECKS=$((CHECKS + 1))
+wait_for 90 model_on_worker || _fail "a model container of $T5 runs on a worker"
+read -r CANCEL_NODE CANCEL_RUN <"$W/found"
+run "$MLWM" cancel --config "$W/mlwm.yaml" "${CANCEL_RUN%%/*}" "$T5" --member 0
+expect_status 0
+expect_stdout_contains "stopped and removed"
+model_stopped() { [ -z "$(node "$CANCEL_NODE" ps -q --filter "label=org.mlwm.run-id=$CANCEL_RUN")" ]; }
+CHECKS=$((CHECKS + 1))
+model_stopped || _fail "the cancelled run's model container no longer runs"
+CHECKS=$((CHECKS + 1))
+wait_for 30 grep -q "\"event\":\"run.cancelled\".*\"run_id\":\"$CANCEL_RUN\"" "$W/daemon.log" ||
+    _fail "the daemon records the cancellation"
+published5() {
+    for m in "${MODELS[@]}"; do
+        [ "$m" = "${CANCEL_RUN%%/*}" ] || marker_exists "$m" "$T5" >/dev/null || return 1
+    done
+}
+CHECKS=$((CHECKS + 1))
+wait_for 90 published5 || _fail "the other runs of $T5 are published"
+run state_is "$CANCEL_RUN" cancelled
+expect_status 0
+run marker_exists "${CANCEL_RUN%%/*}" "$T5"
+expect_status 254
+
+# the jobs are removed once their outcome is recorded (a given-up one when
+# its node is back and its task ended: by the sweep, every minute)
 no_jobs() { [ -z "$(docker_ service ls -q --filter label=org.mlwm.job=true)" ]; }
 CHECKS=$((CHECKS + 1))
-wait_for 30 no_jobs || _fail "no swarm job is left ($(docker_ service ls))"
+wait_for 150 no_jobs || _fail "no swarm job is left ($(docker_ service ls))"
 stop_daemon
 finish

@@ -491,6 +491,12 @@ TEST_CASE("host configuration: the runner (local, or a Docker Swarm)") {
     CHECK(h.runner.node_work_dir == "/srv/work");
     CHECK(h.runner.node_endpoint == "http://10.0.0.1:7480");
     CHECK(h.runner.gpu_kind == "NVIDIA-GPU");
+    CHECK(h.runner.node_grace == std::chrono::seconds(60));
+    CHECK(h.gpu_delivery == mlwm::docker::GpuDelivery::requests);
+    CHECK(parse_host_config("h.yaml", "docker: {gpus: nvidia-env}\n").gpu_delivery ==
+          mlwm::docker::GpuDelivery::nvidia_env);
+    CHECK(parse_host_config("h.yaml", "runner: {node_grace: PT2M}\n").runner.node_grace ==
+          std::chrono::seconds(120));
     CHECK(changed_host_keys(h, parse_host_config("h.yaml",
                                                  "storage: {endpoint: "
                                                  "'http://127.0.0.1:7480'}\n")) ==
@@ -513,6 +519,10 @@ TEST_CASE("host configuration: the runner (local, or a Docker Swarm)") {
     CHECK(bad.find("runner.node_socket: 'x.sock'") != std::string::npos);
     CHECK(bad.find("colour") != std::string::npos);
     CHECK(bad.find("swarm needs S3 storage") != std::string::npos);
+    CHECK(problems("docker: {gpus: cuda}\n").find("docker.gpus: 'cuda' is not requests") !=
+          std::string::npos);
+    CHECK(problems("runner: {node_grace: PT0S}\n")
+              .find("runner.node_grace: must be at least 1 second") != std::string::npos);
     CHECK(problems("runner: {type: slurm}\n").find("runner.type: 'slurm' is not local or swarm") !=
           std::string::npos);
 }

@@ -195,6 +195,7 @@ TEST_CASE("Docker request kinds: bounded metric labels") {
     // the swarm runner's
     CHECK(request_kind("GET", "/v1.41/tasks?filters=x") == "task_list");
     CHECK(request_kind("GET", "/v1.41/nodes") == "node_list");
+    CHECK(request_kind("GET", "/v1.41/services?filters=x") == "service_list");
     CHECK(request_kind("POST", "/v1.41/services/create") == "service_create");
     CHECK(request_kind("GET", "/v1.41/services/mlwm-x-a1") == "service_inspect");
     CHECK(request_kind("DELETE", "/v1.41/services/mlwm-x-a1") == "service_remove");

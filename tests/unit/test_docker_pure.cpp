@@ -68,6 +68,22 @@ TEST_CASE("create body: mounts, network, limits, GPUs, never AutoRemove") {
     CHECK(create_body(s)["HostConfig"]["DeviceRequests"][0]["Count"] == -1);
     s.resources.gpus = {};
     CHECK_FALSE(create_body(s)["HostConfig"].contains("DeviceRequests"));
+    // docker.gpus: nvidia-env -- the ids as NVIDIA_VISIBLE_DEVICES, no DeviceRequest
+    s.resources.gpu_delivery = GpuDelivery::nvidia_env;
+    s.resources.gpus = {.device_ids = {"GPU-a", "GPU-b"}};
+    const auto e = create_body(s);
+    CHECK_FALSE(e["HostConfig"].contains("DeviceRequests"));
+    CHECK(std::ranges::count(e["Env"], nlohmann::json("NVIDIA_VISIBLE_DEVICES=GPU-a,GPU-b")) == 1);
+    s.resources.gpus = {.all = true};
+    CHECK(std::ranges::count(create_body(s)["Env"], nlohmann::json("NVIDIA_VISIBLE_DEVICES=all")) ==
+          1);
+    s.resources.gpus = {};
+    CHECK(std::ranges::none_of(create_body(s)["Env"], [](const nlohmann::json& v) {
+        return v.get<std::string>().starts_with("NVIDIA_VISIBLE_DEVICES");
+    }));
+    s.resources.gpus = {.count = 2};  // a count has no ids to name
+    CHECK_THROWS_WITH_AS(create_body(s), doctest::Contains("a count cannot be given"),
+                         std::invalid_argument);
 }
 
 TEST_CASE("devices: host device nodes and CDI names, as docker run --device takes them") {

@@ -117,6 +117,39 @@ TEST_CASE("publishing that fails after the model succeeded is reported as such; 
     CHECK(fs::exists(r.output() / "data"));
 }
 
+TEST_CASE("an attempt that finds the run published meanwhile uploads nothing") {
+    Rig r;
+    // another attempt (a cluster's, given up too early) publishes while the model runs
+    r.engine.model = [&](const docker::ContainerSpec& spec) {
+        for (const auto& m : spec.mounts)
+            if (!m.read_only) std::ofstream(fs::path(m.source) / "late") << "late";
+        const fs::path other = r.output().parent_path();
+        fs::create_directories(other / "forecast.zarr");
+        std::ofstream(other / "forecast.zarr/data") << "theirs";
+        std::ofstream(other / run::kMarkerName) << "{}";
+        return 0;
+    };
+    const auto rep = run::execute_run(r.plan, r.stores, r.engine, {.job = "mlwm-m-a1"});
+    CHECK(rep.outcome == run::Outcome::already_done);
+    CHECK(rep.message.find("this attempt's outputs were not uploaded") != std::string::npos);
+    CHECK_FALSE(fs::exists(r.output() / "late"));
+    std::ifstream data(r.output() / "data");
+    std::string text;
+    std::getline(data, text);
+    CHECK(text == "theirs");
+    CHECK(r.engine.containers.empty());
+    CHECK_FALSE(fs::exists(r.plan.work_dir));
+}
+
+TEST_CASE("a swarm job's marker names the job") {
+    Rig r;
+    const auto rep = run::execute_run(r.plan, r.stores, r.engine, {.job = "mlwm-m-a2"});
+    CHECK(rep.outcome == run::Outcome::succeeded);
+    std::ifstream marker(r.output().parent_path() / run::kMarkerName);
+    const std::string text((std::istreambuf_iterator<char>(marker)), {});
+    CHECK(text.find("\"job\": \"mlwm-m-a2\"") != std::string::npos);
+}
+
 TEST_CASE("the work disk: an input larger than the free space is refused before staging") {
     CHECK_FALSE(run::space_shortfall(fs::temp_directory_path(), 1).has_value());
     const auto why =

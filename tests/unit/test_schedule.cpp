@@ -227,6 +227,20 @@ TEST_CASE("recovery after a restart: adopt, publish or retry; never a second con
     CHECK(recovery_action_name(A::publish) == "publish");
 }
 
+TEST_CASE("stray swarm jobs: removed only when no attempt of their run waits for them") {
+    // a run this ledger does not know (another daemon's on the same swarm): never
+    CHECK_FALSE(is_stray_job(1, std::nullopt, 0));
+    // the attempt the run waits for (its submission may be in flight in launching)
+    CHECK_FALSE(is_stray_job(2, S::launching, 1));
+    CHECK_FALSE(is_stray_job(2, S::running, 1));
+    // an earlier attempt (given up when its node was lost), or a finished run's
+    CHECK(is_stray_job(1, S::running, 1));
+    CHECK(is_stray_job(1, S::launching, 1));
+    for (auto st :
+         {S::succeeded, S::failed, S::timed_out, S::cancelled, S::waiting_inputs, S::staging})
+        CHECK(is_stray_job(1, st, 0));
+}
+
 TEST_CASE("plan_finish: what the end of an attempt records") {
     using K = schedule::FinishPlan::Kind;
     ledger::RunRecord rec;
@@ -254,6 +268,13 @@ TEST_CASE("plan_finish: what the end of an attempt records") {
     CHECK(*plan(5, 0.999).retry_at == 1000 + 119);
     rec.attempt = 10;
     CHECK(*plan(20, 0.999).retry_at == 1000 + 899);
+    // its cluster node was lost: the next attempt at once, within the attempts allowed
+    rec.attempt = 0;
+    rep.retry_at_once = true;
+    CHECK(*plan(3, 0.999).retry_at == 1000);
+    rec.attempt = 2;
+    CHECK_FALSE(plan(3).retry_at.has_value());
+    rep.retry_at_once = false;
     // a timeout while running
     rec.attempt = 0;
     rep.outcome = run::Outcome::timed_out;

@@ -4,7 +4,10 @@
 
 #include <doctest/doctest.h>
 
+#include "config/host_config.hpp"
+#include "config/model_config.hpp"
 #include "docker/swarm.hpp"
+#include "run/plan.hpp"
 #include "run/swarm_execute.hpp"
 
 using namespace mlwm::docker::swarm;
@@ -116,6 +119,93 @@ TEST_CASE("swarm: generic resources per ready, active node") {
     ])");
     CHECK(generic_resources(nodes, "NVIDIA-GPU") == std::map<std::string, int>{{"a", 2}, {"b", 4}});
     CHECK(generic_resources(nodes, "SSD") == std::map<std::string, int>{{"a", 1}, {"b", 0}});
+}
+
+TEST_CASE("swarm: node states, and how long a job's node has been away") {
+    const json nodes = json::parse(R"([
+      {"ID":"a","Description":{"Hostname":"n1"},"Status":{"State":"ready"}},
+      {"ID":"b","Description":{"Hostname":"n2"},"Status":{"State":"down","Message":"heartbeat failure"}},
+      {"ID":"c"}
+    ])");
+    const auto st = node_states(nodes);
+    REQUIRE(st.size() == 3);
+    CHECK(st.at("a").state == "ready");
+    CHECK(st.at("b").hostname == "n2");
+    CHECK(st.at("b").message == "heartbeat failure");
+    CHECK(st.at("c").state == "unknown");
+    CHECK(node_states(json::object()).empty());
+
+    using std::chrono::seconds;
+    const auto t0 = std::chrono::steady_clock::time_point{} + std::chrono::hours(1);
+    NodeWatch w;
+    CHECK(w.observe("a", st.at("a"), t0) == seconds(0));
+    CHECK(w.observe("b", st.at("b"), t0) == seconds(0));  // away from now on
+    CHECK(w.observe("b", st.at("b"), t0 + seconds(7)) == seconds(7));
+    CHECK(w.observe("b", std::nullopt, t0 + seconds(9)) == seconds(9));  // removed from the swarm
+    CHECK(w.observe("b", st.at("a"), t0 + seconds(10)) == seconds(0));   // back: counted afresh
+    CHECK(w.observe("b", st.at("b"), t0 + seconds(11)) == seconds(0));
+    CHECK(w.observe("b", st.at("b"), t0 + seconds(14)) == seconds(3));
+    // another task's node; unknown (after a manager's restart) is not away
+    CHECK(w.observe("c", st.at("b"), t0 + seconds(15)) == seconds(0));
+    CHECK(w.observe("c", st.at("b"), t0 + seconds(16)) == seconds(1));
+    CHECK(w.observe("c", st.at("c"), t0 + seconds(17)) == seconds(0));
+    CHECK(w.observe("c", st.at("c"), t0 + seconds(30)) == seconds(0));
+}
+
+TEST_CASE("swarm: mlwm's jobs among the services") {
+    const json services = json::parse(R"([
+      {"ID":"1","Spec":{"Name":"mlwm-m-a2","Labels":{"org.mlwm.job":"true","org.mlwm.job.run-id":"m/2023-10-01T1200Z/member0","org.mlwm.job.attempt":"2"}}},
+      {"ID":"2","Spec":{"Name":"web","Labels":{}}},
+      {"ID":"3","Spec":{"Name":"odd","Labels":{"org.mlwm.job":"true","org.mlwm.job.attempt":"x"}}}
+    ])");
+    const auto jobs = parse_jobs(services);
+    REQUIRE(jobs.size() == 2);
+    CHECK(jobs[0].name == "mlwm-m-a2");
+    CHECK(jobs[0].run_id == "m/2023-10-01T1200Z/member0");
+    CHECK(jobs[0].attempt == 2);
+    CHECK(jobs[1].attempt == 0);
+    CHECK(parse_jobs(json()).empty());
+}
+
+TEST_CASE("swarm: a run attempt's job runs `mlwm run` for that run on the node") {
+    using namespace mlwm;
+    const auto m = config::parse_model_config("m", "m/config.yaml", R"(docker_image: x/y:1
+resources: {gpus: 2}
+inputs:
+  state: {uri: 's3://inputs/{analysis_time}/state.zarr', internal_path: /in}
+outputs:
+  out: {uri: 's3://outputs/{analysis_time}/out.zarr', internal_path: /out}
+)");
+    const auto plan =
+        run::plan_run(m, paths::AnalysisTime::from_fields(2023, 10, 1, 12, 0), 3, "/work");
+    const auto host = config::parse_host_config(
+        "h.yaml",
+        "storage: {endpoint: 'http://127.0.0.1:7480'}\nrunner: {type: swarm, manager: "
+        "/m.sock, image: 'mlwm/mlwm:1', node_socket: /n.sock, node_work_dir: /nw, "
+        "gpu_kind: GPU, placement: [node.role==worker]}\n");
+    const JobSpec j = run::job_spec(plan, 2, true, host.runner, {}, {});
+    CHECK(j.name == job_name(plan.run_id, 2));
+    CHECK(j.image == "mlwm/mlwm:1");
+    CHECK(j.args == std::vector<std::string>{"run", "--config", run::kJobHostConfig,
+                                             "--analysis-time", "2023-10-01T12:00:00Z", "--model",
+                                             "m", "--member", "3", "--json", "--force"});
+    CHECK(j.labels.at("org.mlwm.job.run-id") == plan.run_id);
+    CHECK(j.labels.at("org.mlwm.job.attempt") == "2");
+    CHECK_FALSE(j.labels.contains("org.mlwm.run-id"));  // that marks model containers
+    CHECK(std::ranges::find(j.env, "MLWM_SWARM_GPU_RESOURCE=GPU") != j.env.end());
+    CHECK(std::ranges::find(j.env, "MLWM_SWARM_JOB=" + j.name) != j.env.end());
+    CHECK(j.gpus == 2);
+    CHECK(j.gpu_kind == "GPU");
+    REQUIRE(j.mounts.size() == 2);
+    CHECK(j.mounts[0].source == "/n.sock");
+    CHECK(j.mounts[1].target == "/nw");
+    CHECK(j.networks == std::vector<std::string>{"host"});
+    CHECK(j.constraints == std::vector<std::string>{"node.role==worker"});
+    // the node's configuration: its own engine and work folder, the same S3
+    const std::string y = run::job_host_config(host);
+    CHECK(y.find("socket: /n.sock") != std::string::npos);
+    CHECK(y.find("work_dir: /nw") != std::string::npos);
+    CHECK(y.find("endpoint: http://127.0.0.1:7480") != std::string::npos);
 }
 
 TEST_CASE("swarm: the run report in a job's log") {
