@@ -93,13 +93,15 @@ set -a
 . "$WORK/swarm/env"
 set +a
 "$BUILD/tests/integration/mlwm_integration_tests" -ts=swarm
-echo "--- the daemon with runner swarm: jobs running mlwm run on the nodes, a SIGKILL, adoption"
+echo "--- the daemon with runner swarm: SIGKILL and adoption, a manager outage, a link cut, an engine restart, cancel, 8 members x 1 GPU"
 image=mlwm/mlwm:$(dpkg-deb -f "${MLWM_TEST_DEB:-/dev/null}" Version 2>/dev/null || true)
 if [ -n "${MLWM_TEST_DEB:-}" ] && DOCKER_HOST=unix://$WORK/docker/docker.sock docker image inspect "$image" >/dev/null 2>&1; then
     # the mlwm image test_image.sh built, as a cluster gets it from its registry
     DOCKER_HOST=unix://$WORK/docker/docker.sock docker save -o "$WORK/mlwm-image.tar" "$image"
-    MLWM_TEST_MLWM_IMAGE=$image MLWM_TEST_MLWM_IMAGE_TAR=$WORK/mlwm-image.tar \
-        bash "$here/test_daemon_swarm.sh" "$BUILD/daemon/mlwm"
+    export MLWM_TEST_MLWM_IMAGE=$image MLWM_TEST_MLWM_IMAGE_TAR=$WORK/mlwm-image.tar
+    bash "$here/test_daemon_swarm.sh" "$BUILD/daemon/mlwm"
+    echo "--- chaos on the swarm: the daemon SIGKILLed 50 times at random and aimed moments, CPUs busy"
+    MLWM_CHAOS_SWARM=1 bash "$here/test_daemon_chaos.sh" "$BUILD/daemon/mlwm"
 else
     echo "skipped: no mlwm image (made from tests/run.sh's package step by the docker suite)"
 fi

@@ -16,12 +16,22 @@
 # run-id label), its marker, its outputs byte-identical to its input plus the
 # signature of that one container, the ledger row `succeeded`; and no
 # container left behind.
+#
+# With MLWM_CHAOS_SWARM=1 the same drill runs with runner: swarm on the
+# cluster of tests/services/swarm.sh (MLWM_TEST_SWARM_*, MLWM_TEST_MLWM_IMAGE[_TAR]):
+# each attempt is a job on a node, the starts are counted on every node's
+# engine, and the second kind of aimed kill follows the end of a job.
 source "$(dirname "$0")/../cli/lib.sh"
-MLWM=$1
+MLWM=$(realpath "$1")
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 PORT=${MLWM_TEST_DAEMON_PORT:-19291}
 W=$(mktemp -d /tmp/mlwm-chaos.XXXXXX)
+SWARM=${MLWM_CHAOS_SWARM:-}
+[ -z "$SWARM" ] || export MLWM_TEST_DOCKER_SOCKET=${MLWM_TEST_SWARM_MANAGER:?}
 source "$(dirname "$0")/daemon_lib.sh"
+# the engines the model containers run on
+if [ -n "$SWARM" ]; then read -ra ENGINES <<<"${MLWM_TEST_SWARM_NODES:?}"; else ENGINES=("$SOCK"); fi
+engines() { local s; for s in "${ENGINES[@]}"; do DOCKER_HOST=unix://$s docker "$@"; done; }
 
 SEED=${MLWM_CHAOS_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
 KILLS=${MLWM_CHAOS_KILLS:-50}
@@ -45,6 +55,18 @@ trap 'cleanup_chaos; stop_daemon; [ "$FAILED" -eq 0 ] || { echo "--- daemon log 
 clean_buckets
 mkdir -p "$W/configurations"
 write_config 1 4
+if [ -n "$SWARM" ]; then
+    for s in "${ENGINES[@]}"; do DOCKER_HOST=unix://$s docker load -q -i "${MLWM_TEST_MLWM_IMAGE_TAR:?}" >/dev/null; done
+    cat >>"$W/mlwm.yaml" <<CONF
+runner:
+  type: swarm
+  manager: $SOCK
+  image: ${MLWM_TEST_MLWM_IMAGE:?}
+  node_socket: ${MLWM_TEST_SWARM_NODE_SOCKET:-/run/mlwm-node/docker.sock}
+  node_work_dir: ${MLWM_TEST_SWARM_NODE_WORK:-/run/mlwm-node/work}
+  node_endpoint: $("$ROOT/tests/services/swarm.sh" expose "${MLWM_TEST_SWARM_DIR:?}" "${EP##*:}")
+CONF
+fi
 # sleep 1-3 s, then copy the input, then sign the output with the container's id
 model_cmd='sleep $((RANDOM % 3 + 1)) && cp -R /volume/inputs/state.zarr/. /volume/outputs/forecast.zarr/ && echo "$MLWM_RUN_ID $HOSTNAME" > /volume/outputs/forecast.zarr/written_by'
 for m in chaos_a chaos_b; do
@@ -77,8 +99,10 @@ for _ in 1 2; do yes >/dev/null & LOADPIDS+=($!); done
 since=$(date +%s)
 # a new analysis time every 4 kills, so that work is in flight while the
 # daemon is killed
+sockets=()
+for s in "${ENGINES[@]}"; do sockets+=(--docker-socket "$s"); done
 /usr/bin/python3 "$ROOT/tests/integration/chaos_killer.py" --seed "$SEED" --kills "$KILLS" \
-    --log "$W/daemon.log" --docker-socket "$SOCK" --produce-every 4 --producer "$W/produce.sh" \
+    --log "$W/daemon.log" "${sockets[@]}" ${SWARM:+--swarm} --produce-every 4 --producer "$W/produce.sh" \
     -- "$MLWM" daemon --config "$W/mlwm.yaml" >"$W/killer.out"
 head -n 2 "$W/killer.out"
 DPID=$(tail -n 1 "$W/killer.out")
@@ -100,13 +124,19 @@ wait_for 300 all_published || _fail "every run is published"
 CHECKS=$((CHECKS + 1))
 wait_for 60 all_succeeded || _fail "every ledger row is succeeded"
 # containers a kill left (e.g. a create in flight) are swept within a minute
-no_containers() { [ -z "$(docker_ ps -aq --filter label=org.mlwm.managed=true)" ]; }
+# (this drill's: a swarm's nodes may hold other tests' containers)
+chaos_containers() { engines ps -a --filter label=org.mlwm.managed=true --format '{{.ID}} {{.Label "org.mlwm.run-id"}}' | grep ' chaos_' || true; }
+no_containers() { [ -z "$(chaos_containers)" ]; }
 wait_for 90 no_containers || true
+no_jobs() { [ -z "$SWARM" ] || [ -z "$(docker_ service ls -q --filter label=org.mlwm.job=true)" ]; }
+CHECKS=$((CHECKS + 1))
+wait_for 90 no_jobs || _fail "no swarm job is left ($(docker_ service ls))"
 stop_daemon
 cleanup_chaos
 
 # what the engine saw: container starts per run
-docker_ events --since "$since" --until "$(date +%s.%N)" --filter type=container --filter event=start \
+until=$(date +%s.%N)
+engines events --since "$since" --until "$until" --filter type=container --filter event=start \
     --filter label=org.mlwm.managed=true \
     --format '{{index .Actor.Attributes "org.mlwm.run-id"}} {{.ID}}' >"$W/starts"
 aws_ s3 sync --only-show-errors "s3://mlwm-outputs/" "$W/out/"
@@ -132,7 +162,7 @@ for t in "${TIMES[@]}"; do
         expect_stdout succeeded
     done
 done
-run docker_ ps -aq --filter label=org.mlwm.managed=true
+run chaos_containers
 expect_stdout_empty
 echo "runs not started exactly once: $not_once of ${#ids[@]}; container starts: $(wc -l <"$W/starts")"
 run grep -c '"event":"run.adopted"' "$W/daemon.log"

@@ -228,6 +228,10 @@ CHECKS=$((CHECKS + 1))
 wait_for 30 state_is "$RESTARTED_RUN" succeeded || _fail "$RESTARTED_RUN succeeded ($(ledger_state "$RESTARTED_RUN"))"
 run ledger_row "$RESTARTED_RUN"
 expect_stdout_contains '"attempt": 1'
+# the model containers the engine's stop killed stay on the node, exited (no
+# `mlwm run` is left to remove them; a later attempt of the same run on that
+# node would): the test removes them
+node "$RESTARTED" ps -aq --filter label=org.mlwm.managed=true --filter status=exited | xargs -r docker -H "unix://${NODES[$RESTARTED]}" rm >/dev/null
 
 # --- mlwm cancel of a run whose job runs: the job is shut down (its `mlwm
 # run` stops the model container) and removed; the run is cancelled, unpublished
@@ -256,6 +260,95 @@ run state_is "$CANCEL_RUN" cancelled
 expect_status 0
 run marker_exists "${CANCEL_RUN%%/*}" "$T5"
 expect_status 254
+
+# --- 8 members x 1 GPU on 3 nodes x 2 GPUs, every node (no placement), no
+# concurrency limit of the daemon's below 8: the swarm runs at most 6 at
+# once, each model container gets exactly its task's GPU id
+# (docker.gpus: nvidia-env -> NVIDIA_VISIBLE_DEVICES; no NVIDIA runtime here)
+stop_daemon
+write_config 1 8
+sed -i 's|^docker: {socket: \(.*\)}$|docker: {socket: \1, gpus: nvidia-env}|' "$W/mlwm.yaml"
+cat >>"$W/mlwm.yaml" <<CONF
+runner:
+  type: swarm
+  manager: $MANAGER
+  image: $IMAGE
+  node_socket: ${MLWM_TEST_SWARM_NODE_SOCKET:-/run/mlwm-node/docker.sock}
+  node_work_dir: ${MLWM_TEST_SWARM_NODE_WORK:-/run/mlwm-node/work}
+  node_endpoint: $NODE_EP
+CONF
+rm -rf "$W/configurations"/*
+T6=2023-11-08T06:00Z
+T6K=$(echo "$T6" | tr -d ':')
+in_key=$(key harmonie_cy46 "$T6")
+in_uri=${in_key/$T6K/\{analysis_time\}}
+mkdir -p "$W/configurations/swarm-gpu"
+cat >"$W/configurations/swarm-gpu/config.yaml" <<CONF
+docker_image: mlwm-test/busybox:1
+members: [0, 1, 2, 3, 4, 5, 6, 7]
+resources: {gpus: 1}
+inputs:
+  state:
+    uri: s3://mlwm-inputs/$in_uri
+    internal_path: /volume/inputs/state.zarr
+outputs:
+  forecast:
+    uri: s3://mlwm-outputs/swarm-gpu/{analysis_time}/member{member}/forecast.zarr
+    internal_path: /volume/outputs/forecast.zarr
+CONF
+cat >>"$W/configurations/swarm-gpu/config.yaml" <<'CONF'
+command: [sh, -c, "cp -R /volume/inputs/state.zarr/. /volume/outputs/forecast.zarr/ && echo \"$NVIDIA_VISIBLE_DEVICES $(hostname) $(cut -d' ' -f1 /proc/uptime)\" >/volume/outputs/forecast.zarr/gpu && sleep 6 && cut -d' ' -f1 /proc/uptime >>/volume/outputs/forecast.zarr/gpu"]
+timeout: PT2M
+CONF
+run "$MLWM" validate --config "$W/mlwm.yaml"
+expect_status 0
+since6=$(date +%s)
+start_daemon
+upload_time "$T6"
+published6() {
+    local m
+    for m in 0 1 2 3 4 5 6 7; do
+        aws_ s3api head-object --bucket mlwm-outputs --key "swarm-gpu/$T6K/member$m/_mlwm_run.json" >/dev/null 2>&1 || return 1
+    done
+}
+CHECKS=$((CHECKS + 1))
+wait_for 180 published6 || _fail "the 8 GPU members of $T6 are published"
+for m in 0 1 2 3 4 5 6 7; do
+    aws_ s3 cp --only-show-errors "s3://mlwm-outputs/swarm-gpu/$T6K/member$m/forecast.zarr/gpu" "$W/gpu$m"
+done
+# which node started each model container (every node's events)
+for i in "${!NODES[@]}"; do
+    node "$i" events --since "$since6" --until "$(date +%s.%N)" --filter type=container --filter event=start \
+        --filter label=org.mlwm.run-id --format "{{.ID}} $((i + 1))"
+done >"$W/gpu-starts"
+run /usr/bin/python3 - "$W" <<'PY'
+import sys
+w = sys.argv[1]
+starts = dict(l.split() for l in open(f"{w}/gpu-starts"))
+runs = []
+for m in range(8):
+    first, end = open(f"{w}/gpu{m}").read().split("\n")[:2]
+    gpu, host, start = first.split()
+    node = [n for c, n in starts.items() if c.startswith(host)]
+    runs.append((gpu, node[0] if node else "?", float(start), float(end)))
+problems = []
+for gpu, node, s, e in runs:
+    if "," in gpu or not gpu.startswith("GPU-n"):
+        problems.append(f"member got {gpu!r}, not one GPU id")
+    elif gpu[len("GPU-n"):].split("-")[0] != node:
+        problems.append(f"{gpu} used on node {node}")
+for i, (g1, _, s1, e1) in enumerate(runs):
+    for g2, _, s2, e2 in runs[i + 1:]:
+        if g1 == g2 and s1 < e2 and s2 < e1:
+            problems.append(f"{g1} used by two runs at once")
+peak = max(sum(1 for _, _, s, e in runs if s <= t < e) for _, _, t, _ in runs)
+print(f"peak {peak} at once; GPUs used: {len({r[0] for r in runs})}; nodes: {sorted({r[1] for r in runs})}")
+print("\n".join(problems) if problems else "no problems")
+PY
+expect_stdout_contains "no problems"
+CHECKS=$((CHECKS + 1))
+case $OUT in "peak 6 at once"* | "peak 5 at once"* | "peak 4 at once"*) ;; *) _fail "at most 6 members at once, several of them ($OUT)" ;; esac
+echo "$OUT" | head -n 1
 
 # the jobs are removed once their outcome is recorded (a given-up one when
 # its node is back and its task ended: by the sweep, every minute)
