@@ -66,6 +66,8 @@ int validate(const cli::ParsedArgs& a) {
               << (l.host.file.empty() ? "(defaults)" : l.host.file.string()) << "; "
               << l.models.size() << " model configuration(s) in "
               << l.host.configurations_dir.string() << ": " << names << "\n";
+    if (const std::string w = config::runner_image_warning(l.host.runner); !w.empty())
+        std::cerr << "warning: " << l.host.file.string() << ": " << w << "\n";
     if (!a.has("engine")) return kExitOk;
     // what the engine cannot give a model's containers (CDI devices, GPU counts)
     docker::DockerClient docker(a.get("docker-socket").value_or(l.host.docker_socket));

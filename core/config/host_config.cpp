@@ -169,6 +169,17 @@ HostConfig parse_host_config(const std::string& file, const std::string& text) {
     return c;
 }
 
+std::string runner_image_warning(const RunnerConfig& runner) {
+    if (!runner.swarm() || runner.image.empty() ||
+        runner.image.find("@sha256:") != std::string::npos)
+        return "";
+    return "runner.image '" + runner.image +
+           "' is a tag: the workers try to pull it from its registry for every job even when "
+           "they have it, and a moved tag runs another mlwm on some nodes; pin it by digest "
+           "(NAME@sha256:..., `docker image inspect -f '{{index .RepoDigests 0}}' " +
+           runner.image + "`)";
+}
+
 std::vector<std::string> changed_host_keys(const HostConfig& a, const HostConfig& b) {
     std::vector<std::string> out;
     const auto differ = [&](const char* key, bool changed) {

@@ -32,6 +32,11 @@ struct RunnerConfig {
     bool swarm() const { return type == "swarm"; }
 };
 
+// A swarm runner's image given by tag, not digest: its workers try to pull
+// it from its registry for every job, even when they have it (Docker 20.10),
+// and a moved tag runs another mlwm on some nodes. "" when pinned (pure).
+std::string runner_image_warning(const RunnerConfig& runner);
+
 struct HostConfig {
     std::filesystem::path file;  // "" when built from defaults
     // storage: S3 (endpoint/region/profile; credentials from the environment

@@ -261,6 +261,7 @@ RunReport execute_on_swarm(const RunPlan& plan, const config::ModelConfig& model
         phase(Phase::running, name);
         swarm::JobStatus st;
         swarm::NodeWatch watch;
+        const auto waiting_since = std::chrono::steady_clock::now();
         auto next_node_check = std::chrono::steady_clock::now();
         for (;;) {
             const auto tasks = through_outages(backstop, [&] { return manager.list_tasks(name); });
@@ -290,7 +291,12 @@ RunReport execute_on_swarm(const RunPlan& plan, const config::ModelConfig& model
                 r.message = "the swarm job " + name + " did not end in time (" + st.message + ")";
                 return r;
             }
-            std::this_thread::sleep_for(std::chrono::seconds(1));
+            // each waiting job costs the manager a task listing per pause: every
+            // second for the first minute (short jobs end promptly), then every 5 s
+            std::this_thread::sleep_for(std::chrono::steady_clock::now() - waiting_since <
+                                                std::chrono::minutes(1)
+                                            ? std::chrono::seconds(1)
+                                            : std::chrono::seconds(5));
         }
         const std::string log = through_outages(backstop + std::chrono::minutes(10),
                                                 [&] { return manager.service_logs(name); });

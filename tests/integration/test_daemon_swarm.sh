@@ -52,6 +52,8 @@ MODELS=(swarm-a swarm-b swarm-c)
 for m in "${MODELS[@]}"; do write_model "$m" "sleep 4"; done
 run "$MLWM" validate --config "$W/mlwm.yaml"
 expect_status 0
+# (the image is a tag here; a registry would give it a digest)
+expect_stderr_contains "is a tag: the workers try to pull it"
 
 T1=2023-11-07T00:00Z
 since=$(date +%s)

@@ -492,6 +492,11 @@ TEST_CASE("host configuration: the runner (local, or a Docker Swarm)") {
     CHECK(h.runner.node_endpoint == "http://10.0.0.1:7480");
     CHECK(h.runner.gpu_kind == "NVIDIA-GPU");
     CHECK(h.runner.node_grace == std::chrono::seconds(60));
+    CHECK(runner_image_warning(h.runner).find("'mlwm/mlwm:0.1.0' is a tag") != std::string::npos);
+    RunnerConfig pinned = h.runner;
+    pinned.image = "registry.example/mlwm/mlwm@sha256:" + std::string(64, 'a');
+    CHECK(runner_image_warning(pinned).empty());
+    CHECK(runner_image_warning(RunnerConfig{}).empty());  // local: no image
     CHECK(h.gpu_delivery == mlwm::docker::GpuDelivery::requests);
     CHECK(parse_host_config("h.yaml", "docker: {gpus: nvidia-env}\n").gpu_delivery ==
           mlwm::docker::GpuDelivery::nvidia_env);
