@@ -29,6 +29,7 @@
 #include "telemetry/metrics.hpp"
 #include "util/curl_global.hpp"
 #include "util/instance_lock.hpp"
+#include "util/text.hpp"
 #include "version.hpp"
 
 namespace mlwm::app {
@@ -127,8 +128,7 @@ std::string reload(const cli::ParsedArgs& a, const config::HostConfig& running,
     log.info(ev::kConfigReloaded, outcome);
     scheduler.reload(std::move(fresh.models));
     if (const auto keys = config::changed_host_keys(running, fresh.host); !keys.empty()) {
-        std::string list;
-        for (const auto& k : keys) list += (list.empty() ? "" : ", ") + k;
+        const std::string list = util::join(keys, ", ");
         log.log(
             telemetry::Level::warning, ev::kConfigRestartNeeded,
             (running.file.empty() ? std::string("the host configuration") : running.file.string()) +

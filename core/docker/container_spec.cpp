@@ -5,6 +5,8 @@
 #include <set>
 #include <stdexcept>
 
+#include "util/text.hpp"
+
 namespace mlwm::docker {
 namespace {
 
@@ -57,12 +59,7 @@ nlohmann::json create_body(const ContainerSpec& spec) {
             throw std::invalid_argument(
                 "resources.gpus: a count cannot be given as NVIDIA_VISIBLE_DEVICES (docker.gpus: "
                 "nvidia-env): list the GPU ids, or give the host a gpus: list to assign from");
-        std::string ids = "all";
-        if (!g.all) {
-            ids.clear();
-            for (const auto& id : g.device_ids) ids += (ids.empty() ? "" : ",") + id;
-        }
-        env.push_back("NVIDIA_VISIBLE_DEVICES=" + ids);
+        env.push_back("NVIDIA_VISIBLE_DEVICES=" + (g.all ? "all" : util::join(g.device_ids, ",")));
     }
     body["Env"] = env;
     body["Labels"] = spec.labels;

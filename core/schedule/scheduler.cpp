@@ -37,11 +37,6 @@ telemetry::LogContext ctx_of(const ledger::RunRecord& r) {
         return {r.run_id, r.model, r.analysis_time};
     }
 }
-std::string join(const std::vector<std::string>& v) {
-    std::string out;
-    for (const auto& x : v) out += (out.empty() ? "" : ",") + x;
-    return out;
-}
 std::vector<std::string> split(const std::string& s) {  // the ledger's GPU list
     return s.empty() ? std::vector<std::string>{} : util::split(s, ',');
 }
@@ -519,7 +514,7 @@ void Scheduler::launch(const config::ModelConfig& m, const paths::AnalysisTime& 
     run::RunPlan plan = run::plan_run(m, t, member, s_.host.work_dir);
     if (!gpus.empty()) plan.container.resources.gpus = {.device_ids = gpus};
     plan.container.resources.gpu_delivery = s_.host.gpu_delivery;
-    s_.ledger->set_gpus(plan.run_id, join(gpus));
+    s_.ledger->set_gpus(plan.run_id, util::join(gpus, ","));
     const auto rec = s_.ledger->get(plan.run_id);
     const bool force = rec && rec->force;
     active_[plan.run_id] = {m.name, gpus};

@@ -15,6 +15,15 @@ std::vector<std::string> split(std::string_view text, char sep) {
     }
 }
 
+std::string join(const std::vector<std::string>& fields, std::string_view sep) {
+    std::string out;
+    for (const auto& f : fields) {
+        if (&f != &fields.front()) out += sep;
+        out += f;
+    }
+    return out;
+}
+
 std::optional<std::string> read_file(const std::filesystem::path& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) return std::nullopt;

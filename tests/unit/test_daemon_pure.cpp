@@ -22,6 +22,7 @@
 #include "util/failpoint.hpp"
 #include "util/http_header.hpp"
 #include "util/instance_lock.hpp"
+#include "util/text.hpp"
 #include "util/time.hpp"
 
 using namespace mlwm;
@@ -419,4 +420,15 @@ TEST_CASE("instance lock: one holder per file; the next one is told the holder's
         CHECK(std::string(e.what()).find("/proc/no-such-folder/daemon.lock") != std::string::npos);
     }
     fs::remove(file);
+}
+
+TEST_CASE("util: split keeps empty fields; join puts the separator between fields") {
+    using mlwm::util::join;
+    using mlwm::util::split;
+    CHECK(split("a,,b", ',') == std::vector<std::string>{"a", "", "b"});
+    CHECK(split("", ',') == std::vector<std::string>{""});
+    CHECK(join({"GPU-a", "GPU-b"}, ",") == "GPU-a,GPU-b");
+    CHECK(join({"x"}, ", ") == "x");
+    CHECK(join({}, ",").empty());
+    CHECK(join(split("a,,b", ','), ",") == "a,,b");
 }
