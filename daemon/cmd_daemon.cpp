@@ -19,6 +19,7 @@
 #include "config/model_config.hpp"
 #include "docker/client.hpp"
 #include "docker/registry_auth.hpp"
+#include "docker/swarm.hpp"
 #include "endpoints.hpp"
 #include "http/server.hpp"
 #include "ledger/ledger.hpp"
@@ -104,6 +105,32 @@ void watch_engine(docker::DockerClient& docker, std::atomic<bool>& ok) {
             std::this_thread::sleep_for(std::chrono::seconds(10));
         }
     }).detach();
+}
+
+// A swarm runner's image by digest, as the manager knows it for the tag
+// (workers pull a tag for every job, and a moved tag would run another mlwm
+// on some nodes); the tag, with a warning, when it has no registry digest.
+std::string pinned(docker::DockerClient& manager, const config::RunnerConfig& runner,
+                   telemetry::Logger& log) {
+    if (runner.image.find('@') != std::string::npos) return runner.image;
+    std::optional<std::string> digest;
+    std::string why = "the manager has no registry digest for it (built or loaded, not pulled)";
+    try {
+        const auto inspect = manager.inspect_image(runner.image);
+        if (!inspect) why = "the manager does not have it";
+        digest = docker::swarm::pinned_image(runner.image, inspect.value_or(nlohmann::json()));
+    } catch (const std::exception& e) {
+        why = std::string("the manager did not answer: ") + e.what();
+    }
+    if (digest) {
+        log.info(ev::kRunnerImage, "jobs run " + *digest + " (runner.image " + runner.image +
+                                       ", pinned to its digest)");
+        return *digest;
+    }
+    log.warn(ev::kRunnerImage, "jobs run " + runner.image + " by tag: " + why +
+                                   "; workers pull a tag for every job -- push the image to the "
+                                   "cluster's registry and set runner.image to NAME@sha256:...");
+    return runner.image;
 }
 
 // SIGHUP: the model configurations again; applied only if all are valid.
@@ -207,9 +234,13 @@ int daemon_main(const cli::ParsedArgs& a) {
             .Increment();
     });
     const auto stores = run::store_factory(l.host, s3_counters(metrics));
+    // (a copy: a reload compares the configuration as written)
+    config::HostConfig host = l.host;
+    if (host.runner.swarm() && !a.has("dry-run"))
+        host.runner.image = pinned(docker, host.runner, log);
 
     asio::io_context io;
-    schedule::Scheduler scheduler(io, {.host = l.host,
+    schedule::Scheduler scheduler(io, {.host = host,
                                        .models = l.models,
                                        .stores = stores,
                                        .docker = &docker,

@@ -154,6 +154,21 @@ std::map<std::string, int> generic_resources(const nlohmann::json& nodes, std::s
     return out;
 }
 
+std::optional<std::string> pinned_image(std::string_view ref, const nlohmann::json& inspect) {
+    if (ref.find('@') != std::string_view::npos || !inspect.is_object()) return std::nullopt;
+    // NAME without its tag (a ':' after the last '/': a registry's port is before it)
+    const auto slash = ref.rfind('/');
+    const auto colon = ref.rfind(':');
+    const std::string_view name =
+        colon != std::string_view::npos && (slash == std::string_view::npos || colon > slash)
+            ? ref.substr(0, colon)
+            : ref;
+    for (const auto& d : inspect.value("RepoDigests", nlohmann::json::array()))
+        if (d.is_string() && d.get<std::string>().starts_with(std::string(name) + "@sha256:"))
+            return d.get<std::string>();
+    return std::nullopt;
+}
+
 std::vector<JobRef> parse_jobs(const nlohmann::json& services) {
     std::vector<JobRef> out;
     if (!services.is_array()) return out;

@@ -98,6 +98,13 @@ JobStatus job_status(const std::vector<Task>& tasks);
 // it advertises. A job asking for more than the largest would wait forever.
 std::map<std::string, int> generic_resources(const nlohmann::json& nodes, std::string_view kind);
 
+// The digest reference of `ref` (NAME[:TAG]) among an image's RepoDigests
+// (GET /images/{name}/json), for pinning a job's image: workers try a
+// registry pull for a tag even when they have the image (pure). nullopt:
+// `ref` is pinned already, or the image has no digest from NAME's registry
+// (built or loaded here, never pushed).
+std::optional<std::string> pinned_image(std::string_view ref, const nlohmann::json& inspect);
+
 // GET /services -> the mlwm jobs among them (label org.mlwm.job=true):
 // the run and attempt each is (from its labels).
 struct JobRef {

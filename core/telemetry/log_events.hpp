@@ -32,6 +32,7 @@ inline constexpr const char* kRunUnrunnable = "run.unrunnable";
 inline constexpr const char* kLedgerRecoveryDeferred = "ledger.recovery_deferred";
 inline constexpr const char* kLateArrival = "late.arrival";
 inline constexpr const char* kLateCompletion = "late.completion";
+inline constexpr const char* kRunnerImage = "runner.image";
 
 // Every event above (the catalogue's test checks docs/log-events.md against it).
 inline constexpr const char* kAll[] = {kDaemonStarting,
@@ -61,6 +62,7 @@ inline constexpr const char* kAll[] = {kDaemonStarting,
                                        kRunUnrunnable,
                                        kLedgerRecoveryDeferred,
                                        kLateArrival,
-                                       kLateCompletion};
+                                       kLateCompletion,
+                                       kRunnerImage};
 
 }  // namespace mlwm::telemetry::events

@@ -69,6 +69,9 @@ catch_model() {
     done
     return 1
 }
+# the image was loaded, not pulled: no registry digest to pin it to (said once)
+run grep -c '"event":"runner.image".*by tag: the manager has no registry digest' "$W/daemon.log"
+expect_stdout "1"
 CHECKS=$((CHECKS + 1))
 wait_for 90 catch_model || _fail "a model container runs on a node"
 run cat "$W/model-inspect"
@@ -316,7 +319,11 @@ published6() {
 CHECKS=$((CHECKS + 1))
 wait_for 180 published6 || _fail "the 8 GPU members of $T6 are published"
 for m in 0 1 2 3 4 5 6 7; do
-    aws_ s3 cp --only-show-errors "s3://mlwm-outputs/swarm-gpu/$T6K/member$m/forecast.zarr/gpu" "$W/gpu$m"
+    aws_ s3 cp --recursive --only-show-errors "s3://mlwm-outputs/swarm-gpu/$T6K/member$m/forecast.zarr/" "$W/out6-$m"
+    cp "$W/out6-$m/gpu" "$W/gpu$m"
+    # the output is the model's: its copy of the input (and its GPU note)
+    run diff -r -x gpu "$W/in-$T6" "$W/out6-$m"
+    expect_status 0
 done
 # which node started each model container (every node's events)
 for i in "${!NODES[@]}"; do

@@ -152,6 +152,20 @@ TEST_CASE("swarm: node states, and how long a job's node has been away") {
     CHECK(w.observe("c", st.at("c"), t0 + seconds(30)) == seconds(0));
 }
 
+TEST_CASE("swarm: the job image pinned to the digest of its tag") {
+    const std::string d = "sha256:" + std::string(64, 'a');
+    const json inspect = {
+        {"RepoDigests", {"other.example/x@" + d, "reg.example:5000/mlwm/mlwm@" + d}}};
+    CHECK(pinned_image("reg.example:5000/mlwm/mlwm:0.1.0", inspect) ==
+          "reg.example:5000/mlwm/mlwm@" + d);
+    CHECK(pinned_image("reg.example:5000/mlwm/mlwm", inspect) == "reg.example:5000/mlwm/mlwm@" + d);
+    // built or loaded here: no digest; pinned already: nothing to do
+    CHECK_FALSE(pinned_image("mlwm/mlwm:0.1.0", json{{"RepoDigests", json::array()}}));
+    CHECK_FALSE(pinned_image("mlwm/mlwm:0.1.0", inspect));  // another repository's digests
+    CHECK_FALSE(pinned_image("reg.example:5000/mlwm/mlwm@" + d, inspect));
+    CHECK_FALSE(pinned_image("mlwm/mlwm:0.1.0", json()));
+}
+
 TEST_CASE("swarm: mlwm's jobs among the services") {
     const json services = json::parse(R"([
       {"ID":"1","Spec":{"Name":"mlwm-m-a2","Labels":{"org.mlwm.job":"true","org.mlwm.job.run-id":"m/2023-10-01T1200Z/member0","org.mlwm.job.attempt":"2"}}},
