@@ -579,4 +579,23 @@ std::string DockerClient::ensure_swarm_object(const std::string& kind, const std
     throw DockerError(op, 409, "exists, but is not listed");
 }
 
+std::map<std::string, std::string> DockerClient::list_swarm_objects(const std::string& kind,
+                                                                    const std::string& label) {
+    const std::string op = "list " + kind;
+    const nlohmann::json filters = {{"label", {label}}};
+    std::map<std::string, std::string> out;
+    for (const auto& o : parse_json(
+             op, call(op, {.method = "GET",
+                          .target = path("/" + kind + "?filters=" + url_encode(filters.dump()))})))
+        out[o.value("ID", "")] = o.value("Spec", nlohmann::json::object()).value("Name", "");
+    return out;
+}
+
+bool DockerClient::remove_swarm_object(const std::string& kind, const std::string& id) {
+    const std::string op = "remove " + kind.substr(0, kind.size() - 1) + " " + id;
+    const auto r = call(op, {.method = "DELETE", .target = path("/" + kind + "/" + url_encode(id))},
+                        {200, 204, 400, 404});
+    return r.status != 400;  // 400: in use by a service
+}
+
 }  // namespace mlwm::docker

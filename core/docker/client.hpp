@@ -139,6 +139,12 @@ public:
     std::string ensure_swarm_object(const std::string& kind, const std::string& name,
                                     std::string_view data,
                                     const std::map<std::string, std::string>& labels = {});
+    // The configs or secrets labelled `label` (k=v): ID -> name.
+    std::map<std::string, std::string> list_swarm_objects(const std::string& kind,
+                                                          const std::string& label);
+    // Removes one; false when a service uses it (the engine refuses), true
+    // when removed or gone.
+    bool remove_swarm_object(const std::string& kind, const std::string& id);
 
 private:
     std::string path(const std::string& endpoint);  // versioned path

@@ -3,6 +3,7 @@
 #include <thread>
 
 #include <nlohmann/json.hpp>
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include "docker/error.hpp"
@@ -51,6 +52,34 @@ std::string credentials_file(const std::map<std::string, std::string>& env) {
     if (!get("AWS_SESSION_TOKEN").empty())
         s += "aws_session_token = " + get("AWS_SESSION_TOKEN") + "\n";
     return s;
+}
+
+std::vector<JobObject> job_objects(const config::HostConfig& host,
+                                   const config::ModelConfig& model) {
+    const std::string host_yaml = job_host_config(host);
+    const auto model_yaml = util::read_file(model.file);
+    if (!model_yaml) throw std::runtime_error("cannot read " + model.file.string());
+    std::vector<JobObject> out{
+        {"configs",
+         {.name = swarm::object_name("mlwm-host", host_yaml), .target = kJobHostConfig},
+         host_yaml},
+        {"configs",
+         {.name = swarm::object_name("mlwm-model-" + model.name, *model_yaml),
+          .target = std::string(kJobConfigurations) + "/" + model.name + "/config.yaml"},
+         *model_yaml}};
+    if (const std::string creds = credentials_file(s3_container_env(host)); !creds.empty())
+        out.push_back({"secrets",
+                       {.name = swarm::object_name("mlwm-s3", creds),
+                        .target = kJobCredentials,
+                        .mode = 0400},
+                       creds});
+    return out;
+}
+
+std::string job_objects_label(const config::HostConfig& host) {
+    char name[256] = {};
+    ::gethostname(name, sizeof name - 1);
+    return "org.mlwm.owner=" + std::string(name) + ":" + host.state_dir.string();
 }
 
 swarm::JobSpec job_spec(const RunPlan& plan, int attempt, bool force,
@@ -158,22 +187,14 @@ std::string submit(const RunPlan& plan, const config::ModelConfig& model, int at
             return "it needs " + std::to_string(probe.gpus) + " GPUs (" + runner.gpu_kind +
                    ") and the largest ready node of the swarm has " + std::to_string(largest);
     }
-    const std::map<std::string, std::string> labels{{"org.mlwm.job", "true"}};
-    const std::string host_yaml = job_host_config(host);
-    const auto model_yaml = util::read_file(model.file);
-    if (!model_yaml) throw std::runtime_error("cannot read " + model.file.string());
-    std::vector<swarm::FileRef> configs{
-        {.name = swarm::object_name("mlwm-host", host_yaml), .target = kJobHostConfig},
-        {.name = swarm::object_name("mlwm-model-" + plan.model, *model_yaml),
-         .target = std::string(kJobConfigurations) + "/" + plan.model + "/config.yaml"}};
-    configs[0].id = manager.ensure_swarm_object("configs", configs[0].name, host_yaml, labels);
-    configs[1].id = manager.ensure_swarm_object("configs", configs[1].name, *model_yaml, labels);
-    std::vector<swarm::FileRef> secrets;
-    if (const std::string creds = credentials_file(s3_container_env(host)); !creds.empty()) {
-        swarm::FileRef f{
-            .name = swarm::object_name("mlwm-s3", creds), .target = kJobCredentials, .mode = 0400};
-        f.id = manager.ensure_swarm_object("secrets", f.name, creds, labels);
-        secrets.push_back(f);
+    const std::string owner = job_objects_label(host);
+    const std::map<std::string, std::string> labels{
+        {"org.mlwm.job", "true"},
+        {owner.substr(0, owner.find('=')), owner.substr(owner.find('=') + 1)}};
+    std::vector<swarm::FileRef> configs, secrets;
+    for (auto& o : job_objects(host, model)) {
+        o.file.id = manager.ensure_swarm_object(o.kind, o.file.name, o.data, labels);
+        (o.kind == "configs" ? configs : secrets).push_back(std::move(o.file));
     }
     manager.create_service(swarm::service_create_body(
         job_spec(plan, attempt, force, runner, std::move(configs), std::move(secrets))));

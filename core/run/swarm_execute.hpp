@@ -36,6 +36,22 @@ std::string job_host_config(const config::HostConfig& host);
 // The S3 credentials as a shared-credentials file ("" without credentials; pure).
 std::string credentials_file(const std::map<std::string, std::string>& aws_env);
 
+// What a model's jobs are given as swarm configs (the host configuration,
+// the model's config.yaml) and secrets (the S3 credentials), named by their
+// content (swarm::object_name): a changed file is a new object, and the old
+// one is pruned once no job uses it. Reads the model's file.
+struct JobObject {
+    std::string kind;  // "configs" or "secrets"
+    docker::swarm::FileRef file;
+    std::string data;
+};
+std::vector<JobObject> job_objects(const config::HostConfig& host,
+                                   const config::ModelConfig& model);
+// The label (k=v) on the configs and secrets this daemon creates (host name
+// and state folder): it prunes only its own, another daemon's jobs on the
+// same swarm keep theirs.
+std::string job_objects_label(const config::HostConfig& host);
+
 // The job of an attempt (pure): `configs` are the host configuration's and
 // the model's (FileRef ids filled by the caller), `secrets` the credentials'.
 docker::swarm::JobSpec job_spec(const RunPlan& plan, int attempt, bool force,

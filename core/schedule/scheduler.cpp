@@ -459,8 +459,22 @@ bool Scheduler::apply(PollResult r) {
     if (reconcile()) {
         if (const auto now = s_.clock->unix_now(); now - last_sweep_ >= kSweepInterval) {
             last_sweep_ = now;
-            asio::post(pool_,
-                       [this] { guarded("removing stray containers", [&] { sweep_strays(); }); });
+            if (s_.swarm) {
+                // (the names read here: the models change on this thread)
+                std::set<std::string> objects;
+                guarded("naming the swarm jobs' configs", [&] {
+                    for (const auto& m : s_.models)
+                        for (const auto& o : run::job_objects(s_.host, m))
+                            objects.insert(o.file.name);
+                });
+                asio::post(pool_, [this, objects = std::move(objects)] {
+                    guarded("removing stray swarm jobs", [&] { sweep_stray_jobs(objects); });
+                });
+            } else {
+                asio::post(pool_, [this] {
+                    guarded("removing stray containers", [&] { sweep_strays(); });
+                });
+            }
         }
         // runs whose publishing failed after their model succeeded: publish again
         for (const auto& k : d.publish)
@@ -602,7 +616,6 @@ void Scheduler::remove_container(const run::RunReport& report) {
 }
 
 void Scheduler::sweep_strays() {
-    if (s_.swarm) return sweep_stray_jobs();
     const auto found = s_.docker->list_containers({"org.mlwm.managed=true"});
     for (const auto& c : found) {
         const auto run = c.labels.find("org.mlwm.run-id");
@@ -628,8 +641,10 @@ void Scheduler::sweep_strays() {
 }
 
 // Jobs no attempt waits for: one given up while its node was away (kept,
-// stopped, until the node is back or gone), or one whose removal failed.
-void Scheduler::sweep_stray_jobs() {
+// stopped, until the node is back or gone), or one whose removal failed; then
+// the jobs' configs and secrets that are not `current` (a changed mlwm.yaml
+// or model) once no job uses them (the engine refuses to remove those).
+void Scheduler::sweep_stray_jobs(const std::set<std::string>& current) {
     for (const auto& j : s_.swarm->list_jobs()) {
         const auto rec = s_.ledger->get(j.run_id);  // read after the listing
         if (!is_stray_job(j.attempt, rec ? std::optional(rec->state) : std::nullopt,
@@ -648,6 +663,14 @@ void Scheduler::sweep_stray_jobs() {
                          ctx);
         }
     }
+    if (current.empty()) return;  // the current names could not be made: keep everything
+    for (const std::string kind : {"configs", "secrets"})
+        for (const auto& [id, name] :
+             s_.swarm->list_swarm_objects(kind, run::job_objects_label(s_.host)))
+            if (!current.contains(name) && s_.swarm->remove_swarm_object(kind, id))
+                s_.log->info(ev::kContainerStrayRemoved,
+                             "removed swarm " + kind.substr(0, kind.size() - 1) + " " + name +
+                                 ": no job uses it, and the configuration it held has changed");
 }
 
 void Scheduler::finished(const run::RunReport& rep, int max_attempts,

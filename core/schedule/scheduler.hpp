@@ -108,7 +108,7 @@ private:
     // Removes the containers of this daemon's runs no attempt waits for
     // (schedule::is_stray); at the start and every kSweepInterval, on the pool.
     void sweep_strays();
-    void sweep_stray_jobs();
+    void sweep_stray_jobs(const std::set<std::string>& current_objects);
     const config::ModelConfig* model(const std::string& name) const;
 
     boost::asio::io_context& io_;

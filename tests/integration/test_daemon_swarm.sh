@@ -364,5 +364,13 @@ echo "$OUT" | head -n 1
 no_jobs() { [ -z "$(docker_ service ls -q --filter label=org.mlwm.job=true)" ]; }
 CHECKS=$((CHECKS + 1))
 wait_for 150 no_jobs || _fail "no swarm job is left ($(docker_ service ls))"
+# the configs of the models and host configuration this test changed are
+# pruned once no job uses them: left are the current host configuration's
+# and swarm-gpu's (and the credentials' secret)
+configs_now() { docker_ config ls -q --filter label=org.mlwm.job=true | wc -l; }
+CHECKS=$((CHECKS + 1))
+wait_for 90 test "$(configs_now)" -eq 2 || _fail "2 swarm configs are left ($(docker_ config ls --format '{{.Name}}'))"
+run sh -c "docker -H unix://$MANAGER secret ls -q --filter label=org.mlwm.job=true | wc -l"
+expect_stdout "1"
 stop_daemon
 finish

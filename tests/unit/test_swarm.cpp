@@ -1,5 +1,7 @@
 // Docker Swarm replicated jobs, the pure part: the create body, job names,
 // tasks and nodes read into values.
+#include <filesystem>
+#include <fstream>
 #include <set>
 
 #include <doctest/doctest.h>
@@ -220,6 +222,42 @@ outputs:
     CHECK(y.find("socket: /n.sock") != std::string::npos);
     CHECK(y.find("work_dir: /nw") != std::string::npos);
     CHECK(y.find("endpoint: http://127.0.0.1:7480") != std::string::npos);
+}
+
+TEST_CASE(
+    "swarm: a model's jobs get its configuration and the host's as configs named by content") {
+    using namespace mlwm;
+    const auto dir = std::filesystem::temp_directory_path() / "mlwm-swarm-objects";
+    std::filesystem::create_directories(dir / "m");
+    const auto write = [&](const std::string& text) {
+        std::ofstream(dir / "m/config.yaml") << text;
+    };
+    const std::string yaml = R"(docker_image: x/y:1
+inputs:
+  state: {uri: 's3://inputs/{analysis_time}/state.zarr', internal_path: /in}
+outputs:
+  out: {uri: 's3://outputs/{analysis_time}/out.zarr', internal_path: /out}
+)";
+    write(yaml);
+    const auto m = config::parse_model_config("m", dir / "m/config.yaml", yaml);
+    auto host = config::parse_host_config(
+        "h.yaml",
+        "storage: {endpoint: 'http://127.0.0.1:7480'}\nrunner: {type: swarm, manager: "
+        "/m.sock, image: 'mlwm/mlwm:1'}\n");
+    const auto a = run::job_objects(host, m);
+    REQUIRE(a.size() == 2);  // no credentials here: no secret
+    CHECK(a[0].kind == "configs");
+    CHECK(a[0].file.target == run::kJobHostConfig);
+    CHECK(a[1].file.target == std::string(run::kJobConfigurations) + "/m/config.yaml");
+    CHECK(a[1].data == yaml);
+    CHECK(run::job_objects(host, m)[1].file.name == a[1].file.name);  // stable
+    write(yaml + "timeout: PT1H\n");                                  // changed: a new name
+    CHECK(run::job_objects(host, m)[1].file.name != a[1].file.name);
+    CHECK(run::job_objects(host, m)[0].file.name == a[0].file.name);
+    host.runner.node_work_dir = "/elsewhere";
+    CHECK(run::job_objects(host, m)[0].file.name != a[0].file.name);
+    CHECK(run::job_objects_label(host).starts_with("org.mlwm.owner="));
+    std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("swarm: the run report in a job's log") {
