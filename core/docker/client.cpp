@@ -518,7 +518,8 @@ bool DockerClient::release_service(const std::string& name_or_id) {
 }
 
 bool DockerClient::stop_service(const std::string& name_or_id) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    // the job's StopGracePeriod (swarm.cpp: 30 s) and some
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(45);
     for (;;) {
         if (release_service(name_or_id)) return true;
         if (std::chrono::steady_clock::now() >= deadline) return false;

@@ -125,7 +125,8 @@ public:
     // when it comes back), and keeps it (false): deleting a service whose task
     // runs left its container running on Docker 20.10 (moby#44312).
     bool release_service(const std::string& name_or_id);
-    // release_service, waiting up to 30 s for the task to end; false: the
+    // release_service, waiting up to 45 s for the task to end (a job's
+    // StopGracePeriod is 30 s: its `mlwm run` stops its model container); false: the
     // job is still on a node (e.g. one that is down), stopped but not removed.
     bool stop_service(const std::string& name_or_id);
     std::vector<swarm::JobRef> list_jobs();  // the services labelled org.mlwm.job=true
