@@ -48,7 +48,7 @@ wait_until() {  # SECONDS WHAT CMD...
 }
 
 start_node() {  # I: its dockerd in its namespaces; waits for /_ping
-    local i=$1 res=() g
+    local i=$1 res=() g tries=${2:-2}
     mkdir -p "$D/n$i/data" "$D/n$i/exec" "$D/n$i/run/work" "$NODE_RUN"
     for g in $(seq 1 "$GPUS"); do res+=(--node-generic-resource "NVIDIA-GPU=GPU-n$i-$(printf "\\x$(printf %x $((96 + g)))")"); done
     # (nsenter, not `ip netns exec`: that mounts a sysfs of its own, which hides the cgroups)
@@ -60,21 +60,37 @@ start_node() {  # I: its dockerd in its namespaces; waits for /_ping
         --userland-proxy=false --log-level warn "${res[@]}" >>"$D/n$i/dockerd.log" 2>&1 </dev/null &
     local pid=$! deadline=$(($(date +%s) + 60))
     until ping "$i"; do
-        kill -0 "$pid" 2>/dev/null || { tail -n 5 "$D/n$i/dockerd.log" >&2; die "node $i's dockerd exited"; }
+        if ! kill -0 "$pid" 2>/dev/null; then
+            tail -n 5 "$D/n$i/dockerd.log" >&2
+            [ "$tries" -gt 1 ] || die "node $i's dockerd exited"
+            echo "swarm.sh: node $i's dockerd exited while starting; stopping what it left and trying once more" >&2
+            stop_node "$i"
+            start_node "$i" $((tries - 1))
+            return
+        fi
         [ "$(date +%s)" -lt "$deadline" ] || die "node $i's dockerd did not answer /_ping within 60 s"
         sleep 0.1
     done
 }
 
-stop_node() {
+stop_pid() {  # PIDFILE SECONDS: TERM the process it names (if its command line names this node), KILL after SECONDS
     local pid
-    pid=$(cat "$D/n$1/docker.pid" 2>/dev/null) || return 0
-    if kill -0 "$pid" 2>/dev/null && grep -qF -- "$D/n$1/" "/proc/$pid/cmdline" 2>/dev/null; then
+    pid=$(cat "$1" 2>/dev/null) || return 0
+    if kill -0 "$pid" 2>/dev/null && grep -qF -- "$D/" "/proc/$pid/cmdline" 2>/dev/null; then
         kill -TERM "$pid"
-        for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        for _ in $(seq 1 $(($2 * 10))); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
         kill -KILL "$pid" 2>/dev/null || true
+        for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     fi
-    rm -f "$D/n$1/docker.pid"
+    rm -f "$1"
+}
+stop_node() {
+    # dockerd stops its containers (their grace period) and then its
+    # containerd; a containerd it leaves behind (dockerd killed, or still
+    # shutting down) would make the next dockerd of this node wait on it and
+    # give up ("timeout waiting for containerd to start"): stop that one too
+    stop_pid "$D/n$1/docker.pid" 30
+    stop_pid "$D/n$1/exec/containerd/containerd.pid" 15
 }
 
 case $cmd in
