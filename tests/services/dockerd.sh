@@ -13,6 +13,8 @@ set -euo pipefail
 # shellcheck source=../../deploy/busybox-rootfs.sh
 source "$(dirname "$0")/../../deploy/busybox-rootfs.sh"
 die() { echo "dockerd.sh: $*" >&2; exit 1; }
+# shellcheck source=stop_pid.sh
+source "$(dirname "$0")/stop_pid.sh"
 [ $# -eq 2 ] || die "usage: $0 start|stop DIR"
 cmd=$1
 mkdir -p "$2"
@@ -51,18 +53,12 @@ start)
     echo "DOCKER_HOST=unix://$SOCK" | tee "$D/env"
     ;;
 stop)
-    if [ -s "$PIDFILE" ]; then
-        pid=$(cat "$PIDFILE")
-        if kill -0 "$pid" 2>/dev/null && grep -qF -- "$D/" "/proc/$pid/cmdline" 2>/dev/null; then
-            # remove test containers first so their shims do not outlive the engine
-            DOCKER_HOST=unix://$SOCK docker ps -aq --filter label=org.mlwm.test 2>/dev/null |
-                xargs -r env DOCKER_HOST=unix://$SOCK docker rm -f >/dev/null 2>&1 || true
-            kill -TERM "$pid"
-            for _ in $(seq 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-            kill -KILL "$pid" 2>/dev/null || true
-        fi
-        rm -f "$PIDFILE"
+    if alive && grep -qF -- "$D/" "/proc/$(cat "$PIDFILE")/cmdline" 2>/dev/null; then
+        # remove test containers first so their shims do not outlive the engine
+        DOCKER_HOST=unix://$SOCK docker ps -aq --filter label=org.mlwm.test 2>/dev/null |
+            xargs -r env DOCKER_HOST=unix://$SOCK docker rm -f >/dev/null 2>&1 || true
     fi
+    stop_pid "$PIDFILE" 15 "$D/"
     # containerd started by dockerd lives in the same session
     pkill -f -- "--state $D/exec/containerd" 2>/dev/null || true
     pkill -f -- "$D/exec/containerd" 2>/dev/null || true

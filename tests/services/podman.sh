@@ -14,6 +14,8 @@ set -euo pipefail
 # shellcheck source=../../deploy/busybox-rootfs.sh
 source "$(dirname "$0")/../../deploy/busybox-rootfs.sh"
 die() { echo "podman.sh: $*" >&2; exit 1; }
+# shellcheck source=stop_pid.sh
+source "$(dirname "$0")/stop_pid.sh"
 [ $# -eq 2 ] || die "usage: $0 start|stop DIR"
 cmd=$1
 mkdir -p "$2"
@@ -59,16 +61,10 @@ CONF
     printf 'DOCKER_HOST=unix://%s\nMLWM_TEST_IMAGE=localhost/%s\n' "$SOCK" "$TEST_IMAGE" | tee "$D/env"
     ;;
 stop)
-    if [ -s "$PIDFILE" ]; then
-        pid=$(cat "$PIDFILE")
-        if kill -0 "$pid" 2>/dev/null; then
-            "${PODMAN[@]}" rm -af -t 0 >/dev/null 2>&1 || true
-            kill -TERM "$pid"
-            for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-            kill -KILL "$pid" 2>/dev/null || true
-        fi
-        rm -f "$PIDFILE"
+    if [ -s "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; then
+        "${PODMAN[@]}" rm -af -t 0 >/dev/null 2>&1 || true
     fi
+    stop_pid "$PIDFILE" 10
     ;;
 *) die "usage: $0 start|stop DIR" ;;
 esac

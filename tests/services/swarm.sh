@@ -24,6 +24,8 @@
 # Node I's socket on this host: DIR/n<I>/run/docker.sock; its address 10.213.0.<10+I>.
 set -euo pipefail
 die() { echo "swarm.sh: $*" >&2; exit 1; }
+# shellcheck source=stop_pid.sh
+source "$(dirname "$0")/stop_pid.sh"
 [ $# -ge 2 ] || die "usage: $0 start|stop|expose|cut|heal|stop-node|start-node DIR [ARGS]"
 cmd=$1
 mkdir -p "$2"
@@ -73,24 +75,13 @@ start_node() {  # I: its dockerd in its namespaces; waits for /_ping
     done
 }
 
-stop_pid() {  # PIDFILE SECONDS: TERM the process it names (if its command line names this node), KILL after SECONDS
-    local pid
-    pid=$(cat "$1" 2>/dev/null) || return 0
-    if kill -0 "$pid" 2>/dev/null && grep -qF -- "$D/" "/proc/$pid/cmdline" 2>/dev/null; then
-        kill -TERM "$pid"
-        for _ in $(seq 1 $(($2 * 10))); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$pid" 2>/dev/null || true
-        for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    fi
-    rm -f "$1"
-}
 stop_node() {
     # dockerd stops its containers (their grace period) and then its
     # containerd; a containerd it leaves behind (dockerd killed, or still
     # shutting down) would make the next dockerd of this node wait on it and
     # give up ("timeout waiting for containerd to start"): stop that one too
-    stop_pid "$D/n$1/docker.pid" 30
-    stop_pid "$D/n$1/exec/containerd/containerd.pid" 15
+    stop_pid "$D/n$1/docker.pid" 30 "$D/"
+    stop_pid "$D/n$1/exec/containerd/containerd.pid" 15 "$D/"
 }
 
 case $cmd in
