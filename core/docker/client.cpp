@@ -500,7 +500,7 @@ bool DockerClient::release_service(const std::string& name_or_id) {
     if (!svc) return true;
     // every task, not only the newest: a placement update adds a pending one
     // while the old one is still being shut down
-    if (std::ranges::none_of(list_tasks(name_or_id), [](const swarm::Task& t) {
+    if (std::ranges::none_of(list_tasks({name_or_id}), [](const swarm::Task& t) {
             return swarm::job_status({t}).phase == swarm::JobPhase::running;
         })) {
         remove_service(name_or_id);
@@ -535,9 +535,11 @@ std::vector<swarm::JobRef> DockerClient::list_jobs() {
                       .target = path("/services?filters=" + url_encode(filters.dump()))})));
 }
 
-std::vector<swarm::Task> DockerClient::list_tasks(const std::string& service) {
-    const std::string op = "list tasks of service " + service;
-    const nlohmann::json filters = {{"service", {service}}};
+std::vector<swarm::Task> DockerClient::list_tasks(const std::vector<std::string>& services) {
+    std::string names;
+    for (const auto& s : services) names += (names.empty() ? "" : ", ") + s;
+    const std::string op = "list tasks of service " + names;
+    const nlohmann::json filters = {{"service", services}};
     return swarm::parse_tasks(
         parse_json(op, call(op, {.method = "GET",
                                  .target = path("/tasks?filters=" + url_encode(filters.dump()))})));

@@ -130,7 +130,8 @@ public:
     // job is still on a node (e.g. one that is down), stopped but not removed.
     bool stop_service(const std::string& name_or_id);
     std::vector<swarm::JobRef> list_jobs();  // the services labelled org.mlwm.job=true
-    std::vector<swarm::Task> list_tasks(const std::string& service);
+    // The tasks of these services (names or IDs), read at one instant.
+    std::vector<swarm::Task> list_tasks(const std::vector<std::string>& services);
     nlohmann::json list_nodes();
     // The job's stdout and stderr, in the order written (one task).
     std::string service_logs(const std::string& id);

@@ -84,6 +84,7 @@ std::vector<Task> parse_tasks(const nlohmann::json& tasks) {
         if (!t.is_object()) continue;
         Task x;
         x.id = t.value("ID", "");
+        x.service_id = t.value("ServiceID", "");
         x.node_id = t.value("NodeID", "");
         x.desired_state = t.value("DesiredState", "");
         if (const auto st = t.find("Status"); st != t.end() && st->is_object()) {

@@ -69,6 +69,7 @@ std::string job_name(std::string_view run_id, int attempt);
 
 struct Task {
     std::string id;
+    std::string service_id;
     std::string node_id;
     std::string state;          // new ... running, complete, failed, rejected, orphaned, ...
     std::string desired_state;  // running, shutdown, complete

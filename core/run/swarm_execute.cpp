@@ -285,7 +285,8 @@ RunReport execute_on_swarm(const RunPlan& plan, const config::ModelConfig& model
         const auto waiting_since = std::chrono::steady_clock::now();
         auto next_node_check = std::chrono::steady_clock::now();
         for (;;) {
-            const auto tasks = through_outages(backstop, [&] { return manager.list_tasks(name); });
+            const auto tasks =
+                through_outages(backstop, [&] { return manager.list_tasks({name}); });
             st = swarm::job_status(tasks);
             if (st.phase == swarm::JobPhase::succeeded || st.phase == swarm::JobPhase::failed)
                 break;

@@ -73,7 +73,7 @@ TEST_CASE("swarm: job names are stable, distinct and valid service names") {
 
 TEST_CASE("swarm: tasks and the job's phase") {
     const json tasks = json::parse(R"J([
-      {"ID":"t1","NodeID":"n1","CreatedAt":"2026-12-04T10:00:00.1Z","DesiredState":"shutdown",
+      {"ID":"t1","ServiceID":"s1","NodeID":"n1","CreatedAt":"2026-12-04T10:00:00.1Z","DesiredState":"shutdown",
        "Status":{"State":"failed","Err":"task: non-zero exit (3)",
                  "ContainerStatus":{
         "ContainerID" : "c1", "ExitCode" : 3}
@@ -87,6 +87,7 @@ TEST_CASE("swarm: tasks and the job's phase") {
     CHECK(t[0].id == "t2");  // newest first
     CHECK(t[1].exit_code == 3);
     CHECK(t[1].container_id == "c1");
+    CHECK(t[1].service_id == "s1");
     const JobStatus ok = job_status(t);
     CHECK(ok.phase == JobPhase::succeeded);
     CHECK(ok.node_id == "n2");
