@@ -7,7 +7,8 @@
 #   3. the Debian package: built with CPack, installed, verified and purged in a
 #      fresh Debian 12 root (tests/package/test_deb.sh); the mlwm image made
 #      from it is tested with the integration tests (tests/package/test_image.sh)
-#   4. the same tests in an AddressSanitizer + UndefinedBehaviorSanitizer build
+#   4. the unit and functional tests (ctest) again in an AddressSanitizer +
+#      UndefinedBehaviorSanitizer build (the integration programs are not built there)
 #   5. the libFuzzer run of the key parsers (clang; MLWM_FUZZ_SECONDS, default 60)
 # Environment: MLWM_JOBS (default 2), MLWM_FUZZ_SECONDS, MLWM_SKIP="package integration asan fuzz"
 set -euo pipefail
@@ -62,7 +63,7 @@ fi
 step "ASan + UBSan build + tests"
 if ! skipped asan; then
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-        build_and_test build-asan -DCMAKE_BUILD_TYPE=Debug -DMLWM_SANITIZE=ON
+        build_and_test build-asan -DCMAKE_BUILD_TYPE=Debug -DMLWM_SANITIZE=ON -DMLWM_INTEGRATION=OFF
 fi
 
 step "fuzzing the key parsers"
