@@ -11,6 +11,7 @@
 #include "archive/tar_stream.hpp"
 #include "docker/error.hpp"
 #include "util/hash.hpp"
+#include "util/text.hpp"
 
 namespace mlwm::docker {
 namespace {
@@ -536,9 +537,7 @@ std::vector<swarm::JobRef> DockerClient::list_jobs() {
 }
 
 std::vector<swarm::Task> DockerClient::list_tasks(const std::vector<std::string>& services) {
-    std::string names;
-    for (const auto& s : services) names += (names.empty() ? "" : ", ") + s;
-    const std::string op = "list tasks of service " + names;
+    const std::string op = "list tasks of service " + util::join(services, ", ");
     const nlohmann::json filters = {{"service", services}};
     return swarm::parse_tasks(
         parse_json(op, call(op, {.method = "GET",
