@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "storage/curl_driver.hpp"
 #include "storage/s3_response.hpp"
 #include "storage/s3_xml.hpp"
 #include "storage/sigv4.hpp"
@@ -203,9 +204,11 @@ S3Store::S3Store(S3Config config, std::string bucket, RetryPolicy retry, S3Tunin
     host_ = config_.virtual_hosted ? bucket_ + "." + host : host;
     scheme_host_ = scheme + "://" + host_;
     multi_ = curl_multi_init();
+    driver_ = std::make_unique<CurlDriver>(multi_);
 }
 
 S3Store::~S3Store() {
+    driver_.reset();  // before the multi handle it drives
     for (void* e : idle_easy_) curl_easy_cleanup(static_cast<CURL*>(e));
     curl_multi_cleanup(static_cast<CURLM*>(multi_));
 }
@@ -444,8 +447,7 @@ void S3Store::execute(std::vector<std::shared_ptr<Request>> requests, std::size_
             curl_multi_add_handle(multi, easy);
             active.emplace(r.get(), std::make_pair(easy, r));
         }
-        int running = 0;
-        curl_multi_perform(multi, &running);
+        driver_->act_on_due();  // the transfers just added start here
         int queued = 0;
         while (CURLMsg* msg = curl_multi_info_read(multi, &queued)) {
             if (msg->msg != CURLMSG_DONE) continue;
@@ -473,8 +475,7 @@ void S3Store::execute(std::vector<std::shared_ptr<Request>> requests, std::size_
             timeout_ms = static_cast<int>(std::clamp<long long>(wait.count(), 0, 1000));
         }
         if (!ready.empty() && active.size() < window) timeout_ms = 0;
-        if (!active.empty() || timeout_ms > 0)
-            curl_multi_poll(multi, nullptr, 0, timeout_ms, nullptr);
+        if (!active.empty() || timeout_ms > 0) driver_->wait(std::chrono::milliseconds(timeout_ms));
     }
     spawn_ = nullptr;
 }

@@ -14,6 +14,8 @@
 
 namespace mlwm::storage {
 
+class CurlDriver;
+
 struct S3Tuning {
     std::uint64_t multipart_threshold = 16ull << 20;  // uploads above: multipart
     std::uint64_t part_size = 16ull << 20;            // multipart upload part size
@@ -74,6 +76,7 @@ private:
     std::string host_;         // Host header value
     std::mutex mutex_;         // one transfer loop at a time per store
     void* multi_ = nullptr;
+    std::unique_ptr<CurlDriver> driver_;  // epoll for multi_
     std::vector<void*> idle_easy_;
     std::mt19937_64 rng_{std::random_device{}()};
     std::vector<std::shared_ptr<Request>>* spawn_ = nullptr;  // requests added by callbacks
