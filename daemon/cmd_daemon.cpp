@@ -1,6 +1,7 @@
 // `mlwm daemon` and `mlwm status`: the long-running scheduler service.
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <iostream>
@@ -11,6 +12,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <curl/curl.h>
+#include <malloc.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
@@ -204,6 +206,12 @@ private:
 };
 
 int daemon_main(const cli::ParsedArgs& a) {
+    // Two malloc arenas instead of glibc's one per thread (up to 8 per core):
+    // the daemon's threads mostly wait, and each arena keeps what its thread
+    // freed resident. tests/bench/daemon_idle.sh: anonymous memory outside
+    // the heap 1184 -> 708 KiB idle, the daemon's share 8.1 -> 7.7 MiB.
+    // Before any thread starts; MALLOC_ARENA_MAX in the environment wins.
+    if (!std::getenv("MALLOC_ARENA_MAX")) ::mallopt(M_ARENA_MAX, 2);
     Loaded l = load_all(a, std::nullopt);
     const std::string format = a.get("log-format").value_or(l.host.log_format);
     if (format != "json" && format != "text")

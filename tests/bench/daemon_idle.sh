@@ -149,6 +149,12 @@ head_b=$(metric_sum 'mlwm_s3_requests_total\{operation="HeadObject"'); cpu_b=$(c
 peer_polls_b=$(grep -c poll "$WORK/peer.out"); peer_cpu_b=$(cpu_ticks "$PPID_")
 
 polls=$((polls_b - polls_a)); peer_polls=$((peer_polls_b - peer_polls_a))
+# resident KiB by mapping (a file's name, or [heap], [stack], [anon]) of a process
+rss_by_mapping() {
+    awk '/^[0-9a-f]+-[0-9a-f]+ / {name = ($6 == "") ? "[anon]" : $6; sub(/.*\//, "", name)}
+         /^Rss:/ {kb[name] += $2} END {for (n in kb) print n, kb[n]}' "/proc/$1/smaps"
+}
+rss_by_mapping "$DPID" >"$WORK/rss.mlwm"; rss_by_mapping "$FPID" >"$WORK/rss.floor"
 python3 - <<PY
 hz, poll, models = $HZ, $POLL, $MODELS
 polls, lists, heads, cpu = $polls, $list_b - $list_a, $head_b - $head_a, ($cpu_b - $cpu_a) / hz
@@ -168,9 +174,17 @@ print(f"  resident: mlwm VmRSS {rss:.1f} MiB (max over the window; own anonymous
       f"python/botocore {peer_rss:.1f} MiB; ratio {rss / peer_rss:.2f}")
 print(f"  floor: a program that loads the same {libs} libraries (and what they load), initialises libcurl and "
       f"does nothing: VmRSS {floor_rss:.1f} MiB; mlwm's own share of its VmRSS: {rss - floor_rss:.1f} MiB")
+def mappings(path):
+    return {n: int(k) for n, k in (line.split() for line in open(path))}
+mine, floor = mappings("$WORK/rss.mlwm"), mappings("$WORK/rss.floor")
+diff = sorted(((mine.get(n, 0) - floor.get(n, 0), n) for n in set(mine) | set(floor)), reverse=True)
+print("  where mlwm's share is (resident KiB, mlwm - floor, now): " +
+      ", ".join(f"{n} {d:+d}" for d, n in diff[:8]))
 ok_list = lists / polls / models <= 2
 ok_rss = rss <= 15
+ok_share = rss - floor_rss <= 8
 print(f"targets: LIST per prefix per poll <= 2: {'met' if ok_list else 'MISSED'}; "
+      f"own share (VmRSS - floor) <= 8 MiB: {'met' if ok_share else 'MISSED'} ({rss - floor_rss:.1f} MiB); "
       f"resident <= 15 MiB: {'met' if ok_rss else 'MISSED'} (VmRSS {rss:.1f} MiB, of which {floor_rss:.1f} MiB "
       f"is the floor of the libraries)")
 PY
